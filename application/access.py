@@ -1,0 +1,74 @@
+"""Who may do what (API.md's roles table), decided in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from application.errors import AccessDeniedError, NotFoundError
+
+PRACTITIONER, SPO, AUDITOR, SFO_REVIEWER, ADMIN = (
+    "practitioner", "spo", "auditor", "sfo_reviewer", "admin",
+)
+ROLES = (PRACTITIONER, SPO, AUDITOR, SFO_REVIEWER, ADMIN)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in user: staff id, roles and teams from the token."""
+
+    sub: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+    teams: frozenset[str] = field(default_factory=frozenset)
+
+    def has(self, *roles: str) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+
+class Rule(Enum):
+    """The access rule of a command."""
+
+    CASEWORK = "casework"  # practitioner or SPO, on their own teams' cases
+    SPO_ONLY = "spo_only"  # SPO, on their own teams' cases
+    SFO = "sfo"  # SPO on their own teams' cases, or admin on any
+
+
+def check_command(actor: Actor, rule: Rule, case_team: str | None) -> None:
+    """Raise unless ``actor`` may run a command under ``rule`` on a case of ``case_team``.
+
+    A case of another team answers 404, not 403: a 403 would reveal that it exists.
+    """
+    allowed = {
+        Rule.CASEWORK: (PRACTITIONER, SPO),
+        Rule.SPO_ONLY: (SPO,),
+        Rule.SFO: (SPO, ADMIN),
+    }[rule]
+    if not actor.has(*allowed):
+        raise AccessDeniedError(f"this command needs the role {' or '.join(allowed)}")
+    if rule is Rule.SFO and actor.has(ADMIN):
+        return
+    if case_team is not None and case_team not in actor.teams:
+        raise NotFoundError("no such case in your teams")
+
+
+def check_open_case(actor: Actor, team: str) -> None:
+    """Opening a case: practitioner or SPO, into one of their own teams."""
+    if not actor.has(PRACTITIONER, SPO):
+        raise AccessDeniedError("opening a case needs the role practitioner or spo")
+    if team not in actor.teams:
+        raise AccessDeniedError(f"you do not work in team {team!r}")
+
+
+def check_read_case(actor: Actor, case_team: str) -> None:
+    """Reading a case's data: own teams for practitioners and SPOs; all for reviewers."""
+    if actor.has(AUDITOR, SFO_REVIEWER):
+        return
+    if not actor.has(PRACTITIONER, SPO):
+        raise AccessDeniedError("reading case data needs a casework or review role")
+    if case_team not in actor.teams:
+        raise NotFoundError("no such case in your teams")
+
+
+def check_admin(actor: Actor) -> None:
+    if not actor.has(ADMIN):
+        raise AccessDeniedError("this needs the role admin")

@@ -1,0 +1,257 @@
+"""CaseTrail: the one eventsourcing Application. Every method is load, decide, save."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from typing import Any, Protocol, cast
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.utils import Environment
+
+from application.access import Actor, check_admin, check_command, check_open_case, check_read_case
+from application.commands import CaseCommand, Command, OpenCase, RegisterStaff
+from application.errors import (
+    AlreadyExistsError,
+    ConcurrencyConflictError,
+    IdempotencyKeyReusedError,
+    NotFoundError,
+    PreconditionFailedError,
+)
+from application.history import HistoricalState, state_as_known_at, state_as_of, state_at_version
+from application.settings import Settings
+from application.store import IdempotencyRecord, event_store_env
+from application.transcodings import register_all
+from domain.case import Case, Meta, to_record
+from domain.records import Record
+from domain.staff import Staff
+
+logger = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a command wrote: the aggregate, its new version, the last notification id."""
+
+    aggregate_id: UUID
+    version: int
+    position: int
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    key: str
+    request_hash: str
+
+
+class _KeyedRecorder(Protocol):
+    def select_idempotency(self, actor_id: str, key: str) -> IdempotencyRecord | None: ...
+
+
+class CaseTrail(Application[UUID]):
+    """Decides commands on cases and staff, and replays their histories."""
+
+    name = "casetrail"
+    snapshotting_intervals = {Case: 100}
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        super().__init__(
+            env=event_store_env(settings.database_url, pool_size=settings.effective_pool_size)
+        )
+        self.snapshotting_intervals = {Case: settings.snapshot_interval}
+
+    def construct_env(self, name: str, env: Any = None) -> Environment:
+        """Settings come from ``Settings`` alone: the process environment is not read."""
+        values = {"IS_SNAPSHOTTING_ENABLED": "y", **dict(env or {})}
+        return Environment(name, values)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_all(transcoder)
+
+    # -- commands --------------------------------------------------------------------------
+
+    def open_case(
+        self, command: OpenCase, actor: Actor, *, idempotency: IdempotencyKey | None = None
+    ) -> Written:
+        check_open_case(actor, command.team)
+        replayed = self._replay(actor, idempotency)
+        if replayed:
+            return replayed
+        arguments = {f.name: getattr(command, f.name) for f in fields(command)}
+        arguments.pop("occurred_at")
+        case = Case.open(meta=self._meta(actor, command), **arguments)
+        return self._save_new(case, actor, idempotency, exists="a case with this id exists")
+
+    def register_staff(
+        self, command: RegisterStaff, actor: Actor, *, idempotency: IdempotencyKey | None = None
+    ) -> Written:
+        check_admin(actor)
+        replayed = self._replay(actor, idempotency)
+        if replayed:
+            return replayed
+        arguments = {f.name: getattr(command, f.name) for f in fields(command)}
+        arguments.pop("occurred_at")
+        staff = Staff.register(meta=self._meta(actor, command), **arguments)
+        return self._save_new(
+            staff, actor, idempotency, exists=f"staff {command.staff_id!r} is registered already"
+        )
+
+    def execute(
+        self,
+        command: CaseCommand,
+        actor: Actor,
+        *,
+        expected_version: int | None = None,
+        idempotency: IdempotencyKey | None = None,
+    ) -> Written:
+        """Decide ``command`` on the current case and append its event.
+
+        With ``expected_version`` (If-Match) the command applies to that version or not at
+        all. Without it, a lost race is decided again on the fresh state, a bounded number
+        of times, so that every rule is checked against the state the event is appended to.
+        """
+        replayed = self._replay(actor, idempotency)
+        if replayed:
+            return replayed
+        for attempt in range(1, self.settings.command_attempts + 1):
+            case = self._load_case(command.case_id)
+            check_command(actor, command.rule, case.state.team)
+            if expected_version is not None and case.version != expected_version:
+                raise PreconditionFailedError(
+                    f"the case is at version {case.version}, not {expected_version}"
+                )
+            getattr(case, command.method)(self._meta(actor, command), **command.arguments())
+            try:
+                return self._save(case, actor, idempotency)
+            except IntegrityError:
+                replayed = self._replay(actor, idempotency)
+                if replayed:
+                    return replayed
+                if expected_version is not None:
+                    raise PreconditionFailedError(
+                        f"another writer changed the case after version {expected_version}"
+                    ) from None
+                logger.info(
+                    "lost a race on case %s (attempt %s); deciding again", case.id, attempt
+                )
+        raise ConcurrencyConflictError(
+            f"the case kept changing: {self.settings.command_attempts} attempts lost the race"
+        )
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get_case(self, case_id: UUID, actor: Actor) -> Case:
+        case = self._load_case(case_id)
+        check_read_case(actor, case.state.team)
+        return case
+
+    def case_records(
+        self, case_id: UUID, actor: Actor, *, after_version: int = 0, limit: int | None = None
+    ) -> tuple[Case, list[tuple[Case.Event, Record]]]:
+        """The case (for its current version) and a page of its events in version order."""
+        case = self.get_case(case_id, actor)
+        events = self.events.get(case_id, gt=after_version, limit=limit)
+        page = [(cast(Case.Event, e), to_record(cast(Case.Event, e))) for e in events]
+        return case, page
+
+    def case_state(
+        self,
+        case_id: UUID,
+        actor: Actor,
+        *,
+        version: int | None = None,
+        as_known_at: datetime | None = None,
+        as_of: datetime | None = None,
+    ) -> HistoricalState:
+        """The case at a version, as known at a time, or as things had happened by a time."""
+        case = self.get_case(case_id, actor)
+        records = [to_record(cast(Case.Event, e)) for e in self.events.get(case_id)]
+        if as_known_at is not None:
+            return state_as_known_at(records, as_known_at)
+        if as_of is not None:
+            return state_as_of(records, as_of)
+        return state_at_version(records, case.version if version is None else version)
+
+    def get_staff(self, staff_id: str) -> Staff:
+        try:
+            staff = self.repository.get(Staff.id_for(staff_id))
+        except AggregateNotFoundError:
+            raise NotFoundError(f"no staff {staff_id!r}") from None
+        return cast(Staff, staff)
+
+    def ping(self) -> int:
+        """The store's last notification id (0 when empty): proves it answers."""
+        return self.recorder.max_notification_id() or 0
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _meta(self, actor: Actor, command: Command) -> Meta:
+        now = self.clock()
+        return Meta(
+            actor_id=actor.sub,
+            command_id=uuid4(),
+            occurred_at=command.occurred_at or now,
+            now=now,
+        )
+
+    def _load_case(self, case_id: UUID) -> Case:
+        try:
+            aggregate = self.repository.get(case_id)
+        except AggregateNotFoundError:
+            raise NotFoundError(f"no case {case_id}") from None
+        if not isinstance(aggregate, Case):
+            raise NotFoundError(f"no case {case_id}")
+        return aggregate
+
+    def _replay(self, actor: Actor, idempotency: IdempotencyKey | None) -> Written | None:
+        if idempotency is None:
+            return None
+        recorder = cast(_KeyedRecorder, self.recorder)
+        stored = recorder.select_idempotency(actor.sub, idempotency.key)
+        if stored is None:
+            return None
+        if stored.request_hash != idempotency.request_hash:
+            raise IdempotencyKeyReusedError(
+                "this Idempotency-Key was first used with a different request"
+            )
+        return Written(stored.aggregate_id, stored.version, stored.position or 0, replayed=True)
+
+    def _save(
+        self, aggregate: Case | Staff, actor: Actor, idempotency: IdempotencyKey | None
+    ) -> Written:
+        record = None
+        if idempotency is not None:
+            record = IdempotencyRecord(
+                actor_id=actor.sub,
+                key=idempotency.key,
+                request_hash=idempotency.request_hash,
+                aggregate_id=aggregate.id,
+                version=aggregate.version,
+            )
+        recordings = self.save(aggregate, idempotency=record)
+        return Written(aggregate.id, aggregate.version, recordings[-1].notification.id)
+
+    def _save_new(
+        self,
+        aggregate: Case | Staff,
+        actor: Actor,
+        idempotency: IdempotencyKey | None,
+        *,
+        exists: str,
+    ) -> Written:
+        try:
+            return self._save(aggregate, actor, idempotency)
+        except IntegrityError:
+            replayed = self._replay(actor, idempotency)
+            if replayed:
+                return replayed
+            raise AlreadyExistsError(exists) from None
