@@ -1,0 +1,76 @@
+# casetrail developer entry points. `make help` lists them.
+#
+# `make test` is self-contained on a fresh Debian machine: it creates .venv, installs the
+# project, installs the PostgreSQL 15 server binaries and runs the whole suite, whose harness
+# (tests/pgserver.py) starts and stops its own throwaway PostgreSQL server.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Same default and override variable as tests/pgserver.py.
+CASETRAIL_PG_BIN ?= /usr/lib/postgresql/15/bin
+PYTEST_ARGS ?=
+
+.PHONY: help venv postgres-binaries run test lint format bench demo clean
+
+help: ## List the targets
+	@echo "Usage: make TARGET"
+	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) \
+		| awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
+
+# The interpreter is the "venv exists" marker; order-only below so that recreating it never
+# counts as newer than the install stamp by itself.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install whenever pyproject.toml (dependencies, entry points) changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	@echo "Installing casetrail and its dev dependencies into $(VENV) ..."
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/.installed ## Create .venv and install the project with dev dependencies
+
+postgres-binaries: ## Install the PostgreSQL 15 server binaries the tests need (apt, as root)
+	@if [ ! -x "$(CASETRAIL_PG_BIN)/postgres" ]; then \
+		if [ "$$(id -u)" -eq 0 ]; then \
+			echo "Installing postgresql-15 (server binaries for the test harness) ..."; \
+			apt-get update -qq \
+			&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15; \
+		else \
+			echo "PostgreSQL 15 is missing: $(CASETRAIL_PG_BIN)/postgres not found." >&2; \
+			echo "Install it with:  sudo apt-get install -y postgresql-15" >&2; \
+			echo "(or set CASETRAIL_PG_BIN to a directory with initdb and postgres)" >&2; \
+			exit 1; \
+		fi; \
+	fi
+
+run: venv ## Migrate the database, then serve the API
+	$(BIN)/casetrail db upgrade
+	$(BIN)/casetrail serve
+
+test: venv postgres-binaries ## Run the whole test suite, PostgreSQL tests included (PYTEST_ARGS=...)
+	$(BIN)/pytest -q -p no:cacheprovider tests/ $(PYTEST_ARGS)
+
+lint: venv ## ruff, ruff format --check, mypy, import-linter
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: venv ## Reformat and apply safe lint fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: venv ## Run the benchmarks
+	$(BIN)/python -m bench
+
+demo: venv ## Load demo data
+	$(BIN)/casetrail demo
+
+clean: ## Remove var/ and caches (keeps .venv)
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +

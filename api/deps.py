@@ -1,0 +1,84 @@
+"""Dependency aliases shared by the routers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from api.auth import AuthenticationError
+from api.bootstrap import Container
+from api.problems import ApiError
+from application.access import Actor
+from application.service import CaseTrail, IdempotencyKey
+
+_bearer = HTTPBearer(auto_error=False, description="JWT signed by the identity provider")
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,12})"?\s*$')
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def get_service(container: ContainerDep) -> CaseTrail:
+    return container.app
+
+
+ServiceDep = Annotated[CaseTrail, Depends(get_service)]
+
+
+def get_actor(
+    request: Request,
+    container: ContainerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    if credentials is None:
+        raise ApiError(401, "unauthorized", "Sign in", "send Authorization: Bearer <JWT>",
+                       headers={"WWW-Authenticate": "Bearer"})
+    try:
+        actor = container.verifier.verify(credentials.credentials)
+    except AuthenticationError as exc:
+        raise ApiError(401, "unauthorized", "The token is not valid", str(exc),
+                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+    request.state.actor = actor
+    return actor
+
+
+ActorDep = Annotated[Actor, Depends(get_actor)]
+IfMatch = Annotated[str | None, Header(alias="If-Match", description='"<version>"')]
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", max_length=200, description="retry-safe key for the command"),
+]
+
+
+def expected_version(if_match: str | None) -> int | None:
+    if if_match is None:
+        return None
+    match = _ETAG.match(if_match)
+    if match is None:
+        raise ApiError(400, "bad-if-match", "If-Match is not a version",
+                       'send If-Match: "<version>" as given by ETag')
+    return int(match.group(1))
+
+
+def idempotency(request: Request, key: str | None, body: BaseModel | None) -> IdempotencyKey | None:
+    """The key with a hash of what it was first used for (method, path, validated body)."""
+    if key is None:
+        return None
+    if not key.strip():
+        raise ApiError(400, "bad-idempotency-key", "Idempotency-Key is empty", "send a non-empty key")
+    canonical = json.dumps(
+        body.model_dump(mode="json") if body is not None else None, sort_keys=True
+    )
+    digest = hashlib.sha256(f"{request.method} {request.url.path} {canonical}".encode())
+    return IdempotencyKey(key=key, request_hash=digest.hexdigest())

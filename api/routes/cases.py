@@ -1,0 +1,80 @@
+"""Case history reads: current state, the event stream, and historical states (replay)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import AwareDatetime
+
+from api import schemas as s
+from api.deps import ActorDep, ServiceDep
+from api.problems import ApiError
+from api.routes.casework import PROBLEM_RESPONSES
+from domain.records import plain
+
+router = APIRouter(tags=["case history"])
+READ_RESPONSES = {k: v for k, v in PROBLEM_RESPONSES.items() if k in (401, 403, 404, 422)}
+
+
+@router.get("/cases/{case_id}", response_model=s.CaseView, responses=READ_RESPONSES)
+def get_case(case_id: UUID, response: Response, service: ServiceDep, actor: ActorDep) -> Any:
+    """The case's current state, replayed from its events; ETag is its version."""
+    case = service.get_case(case_id, actor)
+    response.headers["ETag"] = f'"{case.version}"'
+    return {"case_id": case.id, "version": case.version, **case.state.to_dict()}
+
+
+@router.get("/cases/{case_id}/events", response_model=s.EventPage, responses=READ_RESPONSES)
+def get_events(
+    case_id: UUID,
+    request: Request,
+    service: ServiceDep,
+    actor: ActorDep,
+    after_version: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+) -> Any:
+    """The case's full event stream in version order, a page at a time (auditor replay)."""
+    max_page = request.app.state.container.settings.page_size_max
+    page_size = min(limit or max_page, max_page)
+    case, page = service.case_records(case_id, actor, after_version=after_version, limit=page_size)
+    items = [
+        {
+            "version": record["version"],
+            "type": record["type"],
+            "occurred_at": record["occurred_at"],
+            "recorded_at": record["recorded_at"],
+            "actor_id": event.actor_id,
+            "command_id": event.command_id,
+            "data": plain(record["data"]),
+        }
+        for event, record in page
+    ]
+    last = items[-1]["version"] if items else after_version
+    more = bool(items) and last < case.version and len(items) == page_size
+    return {"items": items, "next": str(last) if more else None}
+
+
+@router.get("/cases/{case_id}/state", response_model=s.HistoricalStateView,
+            responses={**READ_RESPONSES, 400: PROBLEM_RESPONSES[400]})
+def get_state(
+    case_id: UUID,
+    service: ServiceDep,
+    actor: ActorDep,
+    version: Annotated[int | None, Query(ge=1, description="the case at this version")] = None,
+    as_known_at: Annotated[
+        AwareDatetime | None, Query(description="as known then: events recorded by this time")
+    ] = None,
+    as_of: Annotated[
+        AwareDatetime | None,
+        Query(description="as it had happened by then: events that occurred by this time"),
+    ] = None,
+) -> Any:
+    """The case at a version, as the service knew it at a time, or as things stood at a time."""
+    if sum(x is not None for x in (version, as_known_at, as_of)) > 1:
+        raise ApiError(400, "one-view", "Choose one view",
+                       "give at most one of version, as_known_at, as_of")
+    historical = service.case_state(case_id, actor, version=version, as_known_at=as_known_at,
+                                    as_of=as_of)
+    return {"case_id": case_id, **historical.to_dict()}

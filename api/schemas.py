@@ -1,0 +1,338 @@
+"""Request and response models: the HTTP contract of API.md, as OpenAPI sees it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from domain.vocabulary import (
+    Agency,
+    AppointmentType,
+    EnforcementAction,
+    EnquiryStage,
+    Grade,
+    Need,
+    OffenceFlag,
+    Outcome,
+    OversightKind,
+    RecallDecision,
+    RecallReason,
+    ReferralOutcome,
+    RegistrationCode,
+    ReportType,
+    RoSH,
+    RiskGroup,
+    SentenceType,
+    Service,
+    SignificantEventKind,
+    Source,
+    TerminationReason,
+)
+
+Code = Annotated[StrictStr, Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+ShortText = Annotated[StrictStr, Field(max_length=500)]
+Text = Annotated[StrictStr, Field(max_length=4000)]
+ItemId = Annotated[StrictStr, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")]
+Crn = Annotated[StrictStr, Field(pattern=r"^[A-Z][0-9]{6}$", examples=["X123456"])]
+StaffId = Annotated[StrictStr, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._@-]+$")]
+
+
+class Body(BaseModel):
+    """A command body: unknown fields are refused; occurred_at defaults to now."""
+
+    model_config = ConfigDict(extra="forbid")
+    occurred_at: AwareDatetime | None = Field(
+        default=None, description="when it happened in the world (RFC 3339); default now"
+    )
+
+
+class Person(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+    date_of_birth: date
+    gender: ShortText = ""
+    ethnicity: ShortText = ""
+
+
+class Requirements(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    unpaid_work_hours: Annotated[StrictInt, Field(ge=0, le=1000)] | None = None
+    rar_days: Annotated[StrictInt, Field(ge=0, le=365)] | None = None
+    accredited_programme: ShortText | None = None
+
+
+class OpenCaseBody(Body):
+    crn: Crn
+    person: Person
+    sentence_type: SentenceType
+    start_date: date
+    expected_end_date: date
+    pdu: Code
+    team: Code
+    requirements: Requirements = Field(default_factory=Requirements)
+    licence_conditions: Annotated[list[ShortText], Field(max_length=50)] = []
+    offence_flags: Annotated[list[OffenceFlag], Field(max_length=10)] = []
+
+
+class CourtEnquiries(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    police_domestic_abuse: StrictBool
+    childrens_services: StrictBool
+
+
+class CourtReportBody(Body):
+    report_type: ReportType
+    proposal: Text = ""
+    enquiries: CourtEnquiries
+
+
+class AllocationBody(Body):
+    practitioner_id: StaffId
+    training_considered: StrictBool
+    suitability_considered: StrictBool
+
+
+class EnquiryBody(Body):
+    enquiry_id: ItemId
+    agency: Agency
+    stage: EnquiryStage
+
+
+class EnquiryResponseBody(Body):
+    concerns: StrictBool
+    summary: Text = ""
+
+
+class InductionBody(Body):
+    pass
+
+
+class RiskAssessmentBody(Body):
+    rosh: RoSH
+    rosh_by_group: dict[RiskGroup, RoSH] = {}
+    needs: Annotated[list[Need], Field(max_length=10)] | None = Field(
+        default=None, description="needs identified; null = not analysed"
+    )
+    sources: Annotated[list[Source], Field(max_length=10)] = []
+    person_involved: StrictBool
+
+
+class RegistrationBody(Body):
+    code: RegistrationCode
+
+
+class RegistrationRemovalBody(Body):
+    reason: ShortText = ""
+
+
+class MappaBody(Body):
+    category: Annotated[StrictInt, Field(ge=1, le=4)]
+    level: Annotated[StrictInt, Field(ge=1, le=3)]
+
+
+class SentencePlanBody(Body):
+    objectives: Annotated[list[ShortText], Field(max_length=50)] = []
+    person_involved: StrictBool
+    contingency_plan: Text | None = None
+
+
+class AppointmentBody(Body):
+    appointment_id: ItemId
+    type: AppointmentType
+    starts_at: AwareDatetime
+    national_standard: StrictBool
+
+
+class OutcomeBody(Body):
+    outcome: Outcome
+    notes: Text = ""
+
+
+class EnforcementBody(Body):
+    action: EnforcementAction
+    appointment_ids: Annotated[list[ItemId], Field(min_length=1, max_length=50)]
+    reason: ShortText = ""
+
+
+class RecallDecisionBody(Body):
+    decision: RecallDecision
+    reasons: Annotated[list[RecallReason], Field(max_length=10)] = []
+
+
+class ReferralBody(Body):
+    referral_id: ItemId
+    service: Service
+    need: ShortText = ""
+
+
+class ReferralOutcomeBody(Body):
+    outcome: ReferralOutcome
+
+
+class UnpaidWorkBody(Body):
+    hours: Annotated[Decimal, Field(ge=0, le=24, decimal_places=2)]
+    attended: StrictBool
+
+
+class SignificantEventBody(Body):
+    kind: SignificantEventKind
+    details: Text = ""
+
+
+class RiskReviewBody(Body):
+    trigger: Literal["scheduled"] | Annotated[StrictInt, Field(ge=1)] = Field(
+        description="'scheduled', or the version of the significant event reviewed"
+    )
+    informed_by_intelligence: StrictBool
+    plan_changed: StrictBool
+    rosh: RoSH | None = None
+
+
+class OversightBody(Body):
+    kind: OversightKind
+    note: Text = ""
+
+
+class SfoNotificationBody(Body):
+    offence: ShortText
+    charged_on: date
+
+
+class TransferBody(Body):
+    team: Code
+    pdu: Code
+
+
+class TerminationBody(Body):
+    reason: TerminationReason
+
+
+class CorrectionBody(Body):
+    corrects_version: Annotated[StrictInt, Field(ge=1)]
+    reason: ShortText
+    replacement: dict[str, Any] = Field(
+        description="the corrected fields of the corrected event, by name", min_length=1
+    )
+
+
+class StaffBody(Body):
+    staff_id: StaffId
+    name: Name
+    grade: Grade
+    team: Code
+    pdu: Code
+    capacity: Annotated[StrictInt, Field(ge=1, le=1000)]
+    training: Annotated[list[Code], Field(max_length=50)] = []
+
+
+# -- responses ---------------------------------------------------------------------------
+
+
+class CommandResult(BaseModel):
+    case_id: UUID
+    version: int
+    position: int = Field(description="the event store's notification id of the last event")
+
+
+class StaffResult(BaseModel):
+    staff_id: str
+    version: int
+    position: int
+
+
+class StaffView(BaseModel):
+    staff_id: str
+    name: str
+    grade: Grade
+    team: str
+    pdu: str
+    capacity: int
+    training: list[str]
+    version: int
+
+
+class CaseStateView(BaseModel):
+    """What is known about a case (derived from its events)."""
+
+    crn: str
+    person: dict[str, Any]
+    sentence_type: SentenceType | None
+    start_date: date | None
+    expected_end_date: date | None
+    pdu: str
+    team: str
+    requirements: dict[str, Any]
+    licence_conditions: list[str]
+    offence_flags: list[OffenceFlag]
+    opened_at: datetime | None
+    status: Literal["active", "terminated"]
+    termination: dict[str, Any] | None
+    practitioner_id: str | None
+    allocations: list[dict[str, Any]]
+    inducted_at: datetime | None
+    court_reports: list[dict[str, Any]]
+    enquiries: dict[str, dict[str, Any]]
+    risk_assessment: dict[str, Any] | None
+    rosh: RoSH | None
+    registrations: dict[str, dict[str, Any]]
+    mappa: dict[str, Any] | None
+    sentence_plan: dict[str, Any] | None
+    appointments: dict[str, dict[str, Any]]
+    enforcement_actions: list[dict[str, Any]]
+    recall_decisions: list[dict[str, Any]]
+    referrals: dict[str, dict[str, Any]]
+    unpaid_work: dict[str, Any]
+    significant_events: dict[str, dict[str, Any]]
+    risk_reviews: list[dict[str, Any]]
+    oversight: list[dict[str, Any]]
+    sfo_notifications: list[dict[str, Any]]
+    transfers: list[dict[str, Any]]
+    corrected_by: dict[str, int] = Field(description="corrected version -> correcting version")
+
+
+class CaseView(CaseStateView):
+    case_id: UUID
+    version: int
+
+
+class LeftOutView(BaseModel):
+    version: int
+    type: str
+    reason: Literal["after_version", "recorded_after", "occurred_after"]
+
+
+class HistoricalStateView(BaseModel):
+    case_id: UUID
+    version: int
+    state: CaseStateView
+    left_out: list[LeftOutView]
+
+
+class EventView(BaseModel):
+    version: int
+    type: str
+    occurred_at: datetime
+    recorded_at: datetime
+    actor_id: str
+    command_id: UUID
+    data: dict[str, Any]
+
+
+class EventPage(BaseModel):
+    items: list[EventView]
+    next: str | None = Field(description="pass as after_version for the next page; null at end")
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Ready(BaseModel):
+    status: Literal["ready", "degraded"]
+    store: dict[str, Any]
+    projections: dict[str, Any] = {}
