@@ -70,7 +70,9 @@ def check_secret_strength(settings: Settings, secret: str) -> None:
     if settings.env == "production" and (
         len(secret) < MIN_SECRET_LENGTH or secret.lower() in {"secret", "changeme", "dev"}
     ):
-        msg = f"CASETRAIL_JWT_SECRET is too weak for production (at least {MIN_SECRET_LENGTH} chars)"
+        msg = (
+            f"CASETRAIL_JWT_SECRET is too weak for production (at least {MIN_SECRET_LENGTH} chars)"
+        )
         raise RuntimeError(msg)
 
 
@@ -79,8 +81,13 @@ def issue_token(
 ) -> str:
     """A signed token for local use (``casetrail token``) and tests."""
     now = int(time.time())
-    claims: dict[str, object] = {"sub": sub, "roles": roles, "teams": teams, "iat": now,
-                                 "exp": now + ttl_seconds}
+    claims: dict[str, object] = {
+        "sub": sub,
+        "roles": roles,
+        "teams": teams,
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
     if settings.jwt_issuer:
         claims["iss"] = settings.jwt_issuer
     if settings.jwt_audience:

@@ -22,8 +22,9 @@ class Container:
         self.app.close()
 
 
-def build(settings: Settings | None = None, *, migrate: bool = True,
-          clock: Clock | None = None) -> Container:
+def build(
+    settings: Settings | None = None, *, migrate: bool = True, clock: Clock | None = None
+) -> Container:
     settings = settings or Settings()
     secret = resolve_secret(settings)
     check_secret_strength(settings, secret)
@@ -31,7 +32,9 @@ def build(settings: Settings | None = None, *, migrate: bool = True,
     if migrate:
         upgrade(settings.database_url)
     verifier = TokenVerifier(
-        secret=secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+        secret=secret,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
         leeway=settings.jwt_leeway_seconds,
     )
     return Container(settings=settings, app=app, verifier=verifier)

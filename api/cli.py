@@ -28,8 +28,11 @@ def serve(
     settings = Settings()
     setup_logging(settings)
     uvicorn.run(
-        create_app(settings), host=host or settings.host, port=port or settings.port,
-        log_config=None, access_log=False,
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        access_log=False,
     )
 
 
@@ -67,8 +70,11 @@ def token(
     unknown = sorted(set(role) - set(ROLES))
     if unknown:
         raise typer.BadParameter(f"unknown role {', '.join(unknown)}", param_hint="--role")
-    typer.echo(issue_token(Settings(), sub=sub, roles=list(role), teams=list(team or []),
-                           ttl_seconds=hours * 3600))
+    typer.echo(
+        issue_token(
+            Settings(), sub=sub, roles=list(role), teams=list(team or []), ttl_seconds=hours * 3600
+        )
+    )
 
 
 if __name__ == "__main__":

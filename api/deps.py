@@ -42,13 +42,23 @@ def get_actor(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
     if credentials is None:
-        raise ApiError(401, "unauthorized", "Sign in", "send Authorization: Bearer <JWT>",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401,
+            "unauthorized",
+            "Sign in",
+            "send Authorization: Bearer <JWT>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     try:
         actor = container.verifier.verify(credentials.credentials)
     except AuthenticationError as exc:
-        raise ApiError(401, "unauthorized", "The token is not valid", str(exc),
-                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+        raise ApiError(
+            401,
+            "unauthorized",
+            "The token is not valid",
+            str(exc),
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        ) from None
     request.state.actor = actor
     return actor
 
@@ -66,8 +76,12 @@ def expected_version(if_match: str | None) -> int | None:
         return None
     match = _ETAG.match(if_match)
     if match is None:
-        raise ApiError(400, "bad-if-match", "If-Match is not a version",
-                       'send If-Match: "<version>" as given by ETag')
+        raise ApiError(
+            400,
+            "bad-if-match",
+            "If-Match is not a version",
+            'send If-Match: "<version>" as given by ETag',
+        )
     return int(match.group(1))
 
 
@@ -76,7 +90,9 @@ def idempotency(request: Request, key: str | None, body: BaseModel | None) -> Id
     if key is None:
         return None
     if not key.strip():
-        raise ApiError(400, "bad-idempotency-key", "Idempotency-Key is empty", "send a non-empty key")
+        raise ApiError(
+            400, "bad-idempotency-key", "Idempotency-Key is empty", "send a non-empty key"
+        )
     canonical = json.dumps(
         body.model_dump(mode="json") if body is not None else None, sort_keys=True
     )

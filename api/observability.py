@@ -30,8 +30,11 @@ class RequestIdFilter(logging.Filter):
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": self.formatTime(record), "level": record.levelname, "logger": record.name,
-            "message": record.getMessage(), "request_id": getattr(record, "request_id", "-"),
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
         }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
@@ -43,7 +46,8 @@ def setup_logging(settings: Settings) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(
-        JsonFormatter() if as_json
+        JsonFormatter()
+        if as_json
         else logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
     )
     root = logging.getLogger()
@@ -85,7 +89,10 @@ class RequestContextMiddleware:
             await self.app(scope, _replay(body, receive), send_with_id)
         finally:
             logger.info(
-                "%s %s %s %.1fms", scope["method"], scope["path"], status["code"],
+                "%s %s %s %.1fms",
+                scope["method"],
+                scope["path"],
+                status["code"],
                 (time.perf_counter() - started) * 1000,
             )
             request_id_var.reset(token)
@@ -107,16 +114,27 @@ class RequestContextMiddleware:
                 return b"".join(chunks)
 
     async def _too_large(self, scope: Scope, send: Send, request_id: str) -> None:
-        body = json.dumps({
-            "type": "https://casetrail.dev/problems/payload-too-large",
-            "title": "The request body is too large", "status": 413,
-            "detail": f"bodies are limited to {self.max_body_bytes} bytes",
-            "instance": scope["path"], "request_id": request_id,
-        }).encode()
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/problem+json"),
-            (b"content-length", str(len(body)).encode()), (b"connection", b"close"),
-        ]})
+        body = json.dumps(
+            {
+                "type": "https://casetrail.dev/problems/payload-too-large",
+                "title": "The request body is too large",
+                "status": 413,
+                "detail": f"bodies are limited to {self.max_body_bytes} bytes",
+                "instance": scope["path"],
+                "request_id": request_id,
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 

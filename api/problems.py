@@ -22,16 +22,23 @@ TYPE_BASE = "https://casetrail.dev/problems/"
 class ApiError(Exception):
     """An error raised by the API layer itself (bad header, bad query combination...)."""
 
-    def __init__(self, status: int, code: str, title: str, detail: str,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(detail)
         self.status, self.code, self.title, self.detail = status, code, title, detail
         self.headers = headers or {}
 
 
 def problem(
-    request: Request, status: int, code: str, title: str, detail: str, *,
-    headers: dict[str, str] | None = None, **extra: Any,
+    request: Request,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
     body = {
         "type": TYPE_BASE + code,
@@ -73,37 +80,68 @@ def install(app: FastAPI) -> None:
         if any(e.get("type") == "json_invalid" for e in errors):
             message = next(e.get("msg", "") for e in errors if e.get("type") == "json_invalid")
             return problem(
-                request, 400, "malformed-json", "The body is not valid JSON", str(message),
+                request,
+                400,
+                "malformed-json",
+                "The body is not valid JSON",
+                str(message),
                 errors=[{"field": "body", "message": str(message)}],
             )
-        listed = [{"field": _field(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
-                  for e in errors]
+        listed = [
+            {"field": _field(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
+            for e in errors
+        ]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in listed[:5])
-        return problem(request, 422, "validation", "The request is not valid", detail,
-                       errors=listed)
+        return problem(
+            request, 422, "validation", "The request is not valid", detail, errors=listed
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {401: "unauthorized", 403: "forbidden", 404: "not-found",
-                405: "method-not-allowed", 413: "payload-too-large",
-                415: "unsupported-media-type"}.get(exc.status_code, "http-error")
-        return problem(request, exc.status_code, code, str(exc.detail), str(exc.detail),
-                       headers=dict(exc.headers or {}))
+        code = {
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not-found",
+            405: "method-not-allowed",
+            413: "payload-too-large",
+            415: "unsupported-media-type",
+        }.get(exc.status_code, "http-error")
+        return problem(
+            request,
+            exc.status_code,
+            code,
+            str(exc.detail),
+            str(exc.detail),
+            headers=dict(exc.headers or {}),
+        )
 
     @app.exception_handler(OperationalError)
     async def store_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
         logger.warning("event store unavailable: %s", exc)
-        return problem(request, 503, "store-unavailable", "The event store is not answering",
-                       "try again shortly", headers={"Retry-After": "2"})
+        return problem(
+            request,
+            503,
+            "store-unavailable",
+            "The event store is not answering",
+            "try again shortly",
+            headers={"Retry-After": "2"},
+        )
 
     @app.exception_handler(PersistenceError)
     async def store_error(request: Request, exc: PersistenceError) -> JSONResponse:
         logger.error("event store error: %s", exc)
-        return problem(request, 503, "store-error", "The event store refused the operation",
-                       "nothing was recorded; try again", headers={"Retry-After": "2"})
+        return problem(
+            request,
+            503,
+            "store-error",
+            "The event store refused the operation",
+            "nothing was recorded; try again",
+            headers={"Retry-After": "2"},
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unexpected error")
-        return problem(request, 500, "internal", "Internal error",
-                       "the error was logged with this request id")
+        return problem(
+            request, 500, "internal", "Internal error", "the error was logged with this request id"
+        )

@@ -8,7 +8,11 @@ from enum import Enum
 from application.errors import AccessDeniedError, NotFoundError
 
 PRACTITIONER, SPO, AUDITOR, SFO_REVIEWER, ADMIN = (
-    "practitioner", "spo", "auditor", "sfo_reviewer", "admin",
+    "practitioner",
+    "spo",
+    "auditor",
+    "sfo_reviewer",
+    "admin",
 )
 ROLES = (PRACTITIONER, SPO, AUDITOR, SFO_REVIEWER, ADMIN)
 

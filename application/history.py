@@ -34,17 +34,25 @@ class HistoricalState:
 def state_at_version(records: list[Record], version: int) -> HistoricalState:
     """The case as it stood when ``version`` was its last event."""
     included = [r for r in records if r["version"] <= version]
-    left_out = [LeftOut(r["version"], r["type"], "after_version") for r in records if r["version"] > version]
-    return HistoricalState(max((r["version"] for r in included), default=0), CaseState.fold(included), left_out)
+    left_out = [
+        LeftOut(r["version"], r["type"], "after_version") for r in records if r["version"] > version
+    ]
+    return HistoricalState(
+        max((r["version"] for r in included), default=0), CaseState.fold(included), left_out
+    )
 
 
 def state_as_known_at(records: list[Record], known_at: datetime) -> HistoricalState:
     """The case as the service knew it at ``known_at``: only events recorded by then."""
     included = [r for r in records if r["recorded_at"] <= known_at]
     left_out = [
-        LeftOut(r["version"], r["type"], "recorded_after") for r in records if r["recorded_at"] > known_at
+        LeftOut(r["version"], r["type"], "recorded_after")
+        for r in records
+        if r["recorded_at"] > known_at
     ]
-    return HistoricalState(max((r["version"] for r in included), default=0), CaseState.fold(included), left_out)
+    return HistoricalState(
+        max((r["version"] for r in included), default=0), CaseState.fold(included), left_out
+    )
 
 
 def state_as_of(records: list[Record], as_of: datetime) -> HistoricalState:
@@ -56,7 +64,9 @@ def state_as_of(records: list[Record], as_of: datetime) -> HistoricalState:
     effective, corrected_by = apply_corrections(records)
     included = [r for r in effective if r["occurred_at"] <= as_of]
     left_out = [
-        LeftOut(r["version"], r["type"], "occurred_after") for r in effective if r["occurred_at"] > as_of
+        LeftOut(r["version"], r["type"], "occurred_after")
+        for r in effective
+        if r["occurred_at"] > as_of
     ]
     state = CaseState.fold(included)
     included_versions = {r["version"] for r in included}

@@ -14,7 +14,9 @@ idempotency_keys = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("status", sa.Integer, nullable=False),
     sa.Column(
-        "created_at", sa.DateTime(timezone=True), nullable=False,
+        "created_at",
+        sa.DateTime(timezone=True),
+        nullable=False,
         server_default=sa.text("CURRENT_TIMESTAMP"),
     ),
 )

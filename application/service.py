@@ -66,7 +66,7 @@ class CaseTrail(Application[UUID]):
         super().__init__(
             env=event_store_env(settings.database_url, pool_size=settings.effective_pool_size)
         )
-        self.snapshotting_intervals = {Case: settings.snapshot_interval}
+        self.snapshotting_intervals = {Case: settings.snapshot_interval}  # type: ignore[misc]
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
         """Settings come from ``Settings`` alone: the process environment is not read."""
@@ -140,9 +140,7 @@ class CaseTrail(Application[UUID]):
                     raise PreconditionFailedError(
                         f"another writer changed the case after version {expected_version}"
                     ) from None
-                logger.info(
-                    "lost a race on case %s (attempt %s); deciding again", case.id, attempt
-                )
+                logger.info("lost a race on case %s (attempt %s); deciding again", case.id, attempt)
         raise ConcurrencyConflictError(
             f"the case kept changing: {self.settings.command_attempts} attempts lost the race"
         )
@@ -183,10 +181,10 @@ class CaseTrail(Application[UUID]):
 
     def get_staff(self, staff_id: str) -> Staff:
         try:
-            staff = self.repository.get(Staff.id_for(staff_id))
+            staff: Staff = self.repository.get(Staff.id_for(staff_id))
         except AggregateNotFoundError:
             raise NotFoundError(f"no staff {staff_id!r}") from None
-        return cast(Staff, staff)
+        return staff
 
     def ping(self) -> int:
         """The store's last notification id (0 when empty): proves it answers."""
@@ -205,7 +203,7 @@ class CaseTrail(Application[UUID]):
 
     def _load_case(self, case_id: UUID) -> Case:
         try:
-            aggregate = self.repository.get(case_id)
+            aggregate: Case | Staff = self.repository.get(case_id)
         except AggregateNotFoundError:
             raise NotFoundError(f"no case {case_id}") from None
         if not isinstance(aggregate, Case):

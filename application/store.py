@@ -45,8 +45,14 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
                 f"INSERT INTO {IDEMPOTENCY_TABLE} "
                 "(actor_id, key, request_hash, aggregate_id, version, status) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (record.actor_id, record.key, record.request_hash, record.aggregate_id.hex,
-                 record.version, record.status),
+                (
+                    record.actor_id,
+                    record.key,
+                    record.request_hash,
+                    record.aggregate_id.hex,
+                    record.version,
+                    record.status,
+                ),
             )
         return notification_ids
 
@@ -64,9 +70,13 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
         if row is None:
             return None
         return IdempotencyRecord(
-            actor_id=actor_id, key=key, request_hash=row["request_hash"],
-            aggregate_id=UUID(row["aggregate_id"]), version=row["version"],
-            status=row["status"], position=row["position"],
+            actor_id=actor_id,
+            key=key,
+            request_hash=row["request_hash"],
+            aggregate_id=UUID(row["aggregate_id"]),
+            version=row["version"],
+            status=row["status"],
+            position=row["position"],
         )
 
 
@@ -88,8 +98,14 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                 ).format(
                     schema=Identifier(self.datastore.schema), table=Identifier(IDEMPOTENCY_TABLE)
                 ),
-                (record.actor_id, record.key, record.request_hash, record.aggregate_id.hex,
-                 record.version, record.status),
+                (
+                    record.actor_id,
+                    record.key,
+                    record.request_hash,
+                    record.aggregate_id.hex,
+                    record.version,
+                    record.status,
+                ),
                 prepare=True,
             )
 
@@ -111,9 +127,13 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         if row is None:
             return None
         return IdempotencyRecord(
-            actor_id=actor_id, key=key, request_hash=row["request_hash"],
-            aggregate_id=UUID(row["aggregate_id"]), version=row["version"],
-            status=row["status"], position=row["position"],
+            actor_id=actor_id,
+            key=key,
+            request_hash=row["request_hash"],
+            aggregate_id=UUID(row["aggregate_id"]),
+            version=row["version"],
+            status=row["status"],
+            position=row["position"],
         )
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, Snapshot
 
 from domain.coerce import coerce
 from domain.errors import (
@@ -56,7 +56,14 @@ from domain.vocabulary import (
 
 CLOCK_SKEW = timedelta(minutes=5)
 METADATA_FIELDS = frozenset(
-    {"originator_id", "originator_version", "timestamp", "originator_topic", "actor_id", "command_id"}
+    {
+        "originator_id",
+        "originator_version",
+        "timestamp",
+        "originator_topic",
+        "actor_id",
+        "command_id",
+    }
 )
 # Identifiers that other events refer to: a mistake there is a new event, not a correction.
 UNCORRECTABLE_FIELDS = frozenset(
@@ -220,7 +227,7 @@ class Case(Aggregate):
             case.record(self)
             case.state = CaseState.fold(case.history)
 
-    class Snapshot(Aggregate.Snapshot):
+    class Snapshot(Snapshot):
         """Snapshots keep the records; the derived state is folded again on load."""
 
         @classmethod
@@ -230,7 +237,7 @@ class Case(Aggregate):
             return snapshot
 
         def mutate(self, _: None) -> Any:
-            case = super().mutate(_)
+            case: Any = super().mutate(_)
             case.state = CaseState.fold(case.history)
             return case
 
@@ -290,7 +297,7 @@ class Case(Aggregate):
     # -- commands --------------------------------------------------------------------------
 
     @classmethod
-    def open(  # noqa: PLR0913
+    def open(
         cls,
         *,
         meta: Meta,
@@ -332,18 +339,28 @@ class Case(Aggregate):
     ) -> None:
         self.check_open(meta, court_work=True)
         self._trigger(
-            self.CourtReportPrepared, meta, report_type=report_type, proposal=proposal,
+            self.CourtReportPrepared,
+            meta,
+            report_type=report_type,
+            proposal=proposal,
             enquiries=dict(enquiries),
         )
 
     def allocate(
-        self, meta: Meta, *, practitioner_id: str, training_considered: bool,
+        self,
+        meta: Meta,
+        *,
+        practitioner_id: str,
+        training_considered: bool,
         suitability_considered: bool,
     ) -> None:
         self.check_open(meta)
         self._trigger(
-            self.Allocated, meta, practitioner_id=practitioner_id,
-            training_considered=training_considered, suitability_considered=suitability_considered,
+            self.Allocated,
+            meta,
+            practitioner_id=practitioner_id,
+            training_considered=training_considered,
+            suitability_considered=suitability_considered,
         )
 
     def request_enquiry(
@@ -352,7 +369,9 @@ class Case(Aggregate):
         self.check_open(meta, court_work=stage is EnquiryStage.COURT)
         if enquiry_id in self.state.enquiries:
             raise DuplicateIdError(f"enquiry {enquiry_id!r} was already requested")
-        self._trigger(self.EnquiryRequested, meta, enquiry_id=enquiry_id, agency=agency, stage=stage)
+        self._trigger(
+            self.EnquiryRequested, meta, enquiry_id=enquiry_id, agency=agency, stage=stage
+        )
 
     def record_enquiry_response(
         self, meta: Meta, *, enquiry_id: str, concerns: bool, summary: str
@@ -371,14 +390,24 @@ class Case(Aggregate):
         self.check_open(meta)
         self._trigger(self.InductionCompleted, meta)
 
-    def assess_risk(  # noqa: PLR0913
-        self, meta: Meta, *, rosh: RoSH, rosh_by_group: dict[str, RoSH], needs: list[Need] | None,
-        sources: list[Source], person_involved: bool,
+    def assess_risk(
+        self,
+        meta: Meta,
+        *,
+        rosh: RoSH,
+        rosh_by_group: dict[str, RoSH],
+        needs: list[Need] | None,
+        sources: list[Source],
+        person_involved: bool,
     ) -> None:
         self.check_open(meta)
         self._trigger(
-            self.RiskAssessed, meta, rosh=rosh, rosh_by_group=dict(rosh_by_group),
-            needs=None if needs is None else list(needs), sources=list(sources),
+            self.RiskAssessed,
+            meta,
+            rosh=rosh,
+            rosh_by_group=dict(rosh_by_group),
+            needs=None if needs is None else list(needs),
+            sources=list(sources),
             person_involved=person_involved,
         )
 
@@ -396,22 +425,34 @@ class Case(Aggregate):
 
     def set_mappa_level(self, meta: Meta, *, category: int, level: int) -> None:
         self.check_open(meta)
-        if not 1 <= category <= 4 or not 1 <= level <= 3:  # noqa: PLR2004
+        if not 1 <= category <= 4 or not 1 <= level <= 3:
             raise InvalidValueError("MAPPA category is 1-4 and level 1-3")
         self._trigger(self.MappaLevelSet, meta, category=category, level=level)
 
     def agree_sentence_plan(
-        self, meta: Meta, *, objectives: list[str], person_involved: bool,
+        self,
+        meta: Meta,
+        *,
+        objectives: list[str],
+        person_involved: bool,
         contingency_plan: str | None,
     ) -> None:
         self.check_open(meta)
         self._trigger(
-            self.SentencePlanAgreed, meta, objectives=list(objectives),
-            person_involved=person_involved, contingency_plan=contingency_plan,
+            self.SentencePlanAgreed,
+            meta,
+            objectives=list(objectives),
+            person_involved=person_involved,
+            contingency_plan=contingency_plan,
         )
 
     def schedule_appointment(
-        self, meta: Meta, *, appointment_id: str, type: AppointmentType, starts_at: datetime,  # noqa: A002
+        self,
+        meta: Meta,
+        *,
+        appointment_id: str,
+        type: AppointmentType,
+        starts_at: datetime,
         national_standard: bool,
     ) -> None:
         self.check_open(meta)
@@ -420,8 +461,12 @@ class Case(Aggregate):
         if starts_at.tzinfo is None:
             raise InvalidValueError("starts_at must carry a UTC offset")
         self._trigger(
-            self.AppointmentScheduled, meta, appointment_id=appointment_id, type=type,
-            starts_at=starts_at, national_standard=national_standard,
+            self.AppointmentScheduled,
+            meta,
+            appointment_id=appointment_id,
+            type=type,
+            starts_at=starts_at,
+            national_standard=national_standard,
         )
 
     def record_outcome(
@@ -435,11 +480,13 @@ class Case(Aggregate):
             )
         if appointment["outcome"] is not None:
             raise OutcomeAlreadyRecordedError(
-                f"appointment {appointment_id!r} already has outcome "
-                f"{appointment['outcome'].value}"
+                f"appointment {appointment_id!r} already has outcome {appointment['outcome'].value}"
             )
         self._trigger(
-            self.AppointmentOutcomeRecorded, meta, appointment_id=appointment_id, outcome=outcome,
+            self.AppointmentOutcomeRecorded,
+            meta,
+            appointment_id=appointment_id,
+            outcome=outcome,
             notes=notes,
         )
 
@@ -460,8 +507,11 @@ class Case(Aggregate):
                 f"not recorded failures of this case: {', '.join(sorted(not_failures))}"
             )
         self._trigger(
-            self.EnforcementActionTaken, meta, action=action,
-            appointment_ids=list(dict.fromkeys(appointment_ids)), reason=reason,
+            self.EnforcementActionTaken,
+            meta,
+            action=action,
+            appointment_ids=list(dict.fromkeys(appointment_ids)),
+            reason=reason,
         )
 
     def decide_recall(
@@ -503,8 +553,13 @@ class Case(Aggregate):
         self._trigger(self.SignificantEventReported, meta, kind=kind, details=details)
 
     def complete_risk_review(
-        self, meta: Meta, *, significant_event_version: int | None,
-        informed_by_intelligence: bool, plan_changed: bool, rosh: RoSH | None,
+        self,
+        meta: Meta,
+        *,
+        significant_event_version: int | None,
+        informed_by_intelligence: bool,
+        plan_changed: bool,
+        rosh: RoSH | None,
     ) -> None:
         self.check_open(meta)
         if (
@@ -515,10 +570,13 @@ class Case(Aggregate):
                 f"version {significant_event_version} is not a significant event of this case"
             )
         self._trigger(
-            self.RiskReviewCompleted, meta,
+            self.RiskReviewCompleted,
+            meta,
             trigger="scheduled" if significant_event_version is None else "significant_event",
             significant_event_version=significant_event_version,
-            informed_by_intelligence=informed_by_intelligence, plan_changed=plan_changed, rosh=rosh,
+            informed_by_intelligence=informed_by_intelligence,
+            plan_changed=plan_changed,
+            rosh=rosh,
         )
 
     def record_oversight(self, meta: Meta, *, kind: OversightKind, note: str) -> None:
@@ -527,7 +585,9 @@ class Case(Aggregate):
 
     def notify_serious_further_offence(self, meta: Meta, *, offence: str, charged_on: date) -> None:
         self.check_open(meta)
-        self._trigger(self.SeriousFurtherOffenceNotified, meta, offence=offence, charged_on=charged_on)
+        self._trigger(
+            self.SeriousFurtherOffenceNotified, meta, offence=offence, charged_on=charged_on
+        )
 
     def transfer(self, meta: Meta, *, team: str, pdu: str) -> None:
         self.check_open(meta)
@@ -546,12 +606,14 @@ class Case(Aggregate):
             raise UnknownVersionError(f"version {corrects_version} does not exist on this case")
         target = self.history[corrects_version - 1]
         if target["type"] == "Corrected":
-            raise UnknownVersionError("a correction cannot itself be corrected; correct the original")
+            raise UnknownVersionError(
+                "a correction cannot itself be corrected; correct the original"
+            )
         if not replacement:
             raise InvalidValueError("replacement names no field to correct")
         event_class: type[Case.Event] = getattr(Case, target["type"])
         hints = typing.get_type_hints(event_class)
-        correctable = {f.name for f in fields(event_class)} - METADATA_FIELDS - UNCORRECTABLE_FIELDS  # type: ignore[arg-type]
+        correctable = {f.name for f in fields(event_class)} - METADATA_FIELDS - UNCORRECTABLE_FIELDS
         unknown = sorted(set(replacement) - correctable)
         if unknown:
             raise InvalidValueError(
@@ -564,7 +626,10 @@ class Case(Aggregate):
                 coerced["occurred_at"], meta.now, court_work=target["type"] == "CourtReportPrepared"
             )
         self._trigger(
-            self.Corrected, meta, corrects_version=corrects_version, reason=reason,
+            self.Corrected,
+            meta,
+            corrects_version=corrects_version,
+            reason=reason,
             replacement=coerced,
         )
 
@@ -573,7 +638,7 @@ def to_record(event: Case.Event) -> Record:
     """The storage-neutral record of a case event."""
     data = {
         f.name: getattr(event, f.name)
-        for f in fields(event)  # type: ignore[arg-type]
+        for f in fields(event)
         if f.name not in METADATA_FIELDS and f.name != "occurred_at"
     }
     return {

@@ -38,7 +38,7 @@ def coerce(value: Any, annotation: Any, field: str) -> Any:
     return _coerce_scalar(value, annotation, field)
 
 
-def _coerce_scalar(value: Any, annotation: Any, field: str) -> Any:  # noqa: PLR0911
+def _coerce_scalar(value: Any, annotation: Any, field: str) -> Any:
     if annotation is Any:
         return value
     if isinstance(annotation, type) and issubclass(annotation, Enum):
@@ -68,7 +68,9 @@ def _coerce_scalar(value: Any, annotation: Any, field: str) -> Any:  # noqa: PLR
         parsed = _parse(value, date.fromisoformat)
         if isinstance(parsed, date) and not isinstance(parsed, datetime):
             return parsed
-    raise InvalidValueError(f"{field}: {value!r} is not a valid {getattr(annotation, '__name__', annotation)}")
+    raise InvalidValueError(
+        f"{field}: {value!r} is not a valid {getattr(annotation, '__name__', annotation)}"
+    )
 
 
 def _parse(value: Any, parser: Any) -> Any:

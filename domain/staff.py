@@ -32,8 +32,15 @@ class Staff(Aggregate):
         capacity: int
         training: list[str]
 
-    def __init__(  # noqa: PLR0913
-        self, *, staff_id: str, name: str, grade: Grade, team: str, pdu: str, capacity: int,
+    def __init__(
+        self,
+        *,
+        staff_id: str,
+        name: str,
+        grade: Grade,
+        team: str,
+        pdu: str,
+        capacity: int,
         training: list[str],
     ) -> None:
         self.staff_id = staff_id
@@ -50,9 +57,17 @@ class Staff(Aggregate):
         return uuid5(STAFF_NAMESPACE, staff_id)
 
     @classmethod
-    def register(  # noqa: PLR0913
-        cls, *, meta: Meta, staff_id: str, name: str, grade: Grade, team: str, pdu: str,
-        capacity: int, training: list[str],
+    def register(
+        cls,
+        *,
+        meta: Meta,
+        staff_id: str,
+        name: str,
+        grade: Grade,
+        team: str,
+        pdu: str,
+        capacity: int,
+        training: list[str],
     ) -> Staff:
         check_not_in_future(meta.occurred_at, meta.now)
         if capacity < 1:

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.records import Record, apply_corrections, plain
-from domain.vocabulary import Outcome, RegistrationCode, RoSH, SentenceType
+from domain.vocabulary import RegistrationCode, RoSH, SentenceType
 
 
 class CaseState:
@@ -62,7 +62,7 @@ class CaseState:
             state.apply(record)
         state.corrected_by = corrected_by
         state.version = max(
-            [r["version"] for r in effective] + [c for c in corrected_by.values()], default=0
+            [r["version"] for r in effective] + list(corrected_by.values()), default=0
         )
         return state
 

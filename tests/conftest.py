@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.pgserver import PostgresServer
+from tests.support import LiveServer, live_server
 
 POSTGRES_FIXTURES = frozenset({"pg_server", "pg_url"})
 URL_FIXTURES = {"sqlite": "sqlite_url", "postgres": "pg_url"}
@@ -95,3 +96,17 @@ def pytest_runtest_makereport(
             "(CI=true / CASETRAIL_REQUIRE_POSTGRES=1)."
         )
     return report
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """casetrail over real HTTP (uvicorn on loopback), once per back end."""
+    with live_server(database_url, tmp_path) as live:
+        yield live
+
+
+@pytest.fixture
+def sqlite_server(sqlite_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """casetrail over real HTTP on SQLite only (for tests where storage does not matter)."""
+    with live_server(sqlite_url, tmp_path) as live:
+        yield live

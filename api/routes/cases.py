@@ -15,7 +15,9 @@ from api.routes.casework import PROBLEM_RESPONSES
 from domain.records import plain
 
 router = APIRouter(tags=["case history"])
-READ_RESPONSES = {k: v for k, v in PROBLEM_RESPONSES.items() if k in (401, 403, 404, 422)}
+READ_RESPONSES: dict[int | str, dict[str, Any]] = {
+    k: v for k, v in PROBLEM_RESPONSES.items() if k in (401, 403, 404, 422)
+}
 
 
 @router.get("/cases/{case_id}", response_model=s.CaseView, responses=READ_RESPONSES)
@@ -56,8 +58,11 @@ def get_events(
     return {"items": items, "next": str(last) if more else None}
 
 
-@router.get("/cases/{case_id}/state", response_model=s.HistoricalStateView,
-            responses={**READ_RESPONSES, 400: PROBLEM_RESPONSES[400]})
+@router.get(
+    "/cases/{case_id}/state",
+    response_model=s.HistoricalStateView,
+    responses={**READ_RESPONSES, 400: PROBLEM_RESPONSES[400]},
+)
 def get_state(
     case_id: UUID,
     service: ServiceDep,
@@ -73,8 +78,10 @@ def get_state(
 ) -> Any:
     """The case at a version, as the service knew it at a time, or as things stood at a time."""
     if sum(x is not None for x in (version, as_known_at, as_of)) > 1:
-        raise ApiError(400, "one-view", "Choose one view",
-                       "give at most one of version, as_known_at, as_of")
-    historical = service.case_state(case_id, actor, version=version, as_known_at=as_known_at,
-                                    as_of=as_of)
+        raise ApiError(
+            400, "one-view", "Choose one view", "give at most one of version, as_known_at, as_of"
+        )
+    historical = service.case_state(
+        case_id, actor, version=version, as_known_at=as_known_at, as_of=as_of
+    )
     return {"case_id": case_id, **historical.to_dict()}

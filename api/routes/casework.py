@@ -7,10 +7,16 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel
 
 from api import schemas as s
-from api.deps import ActorDep, IdempotencyKeyHeader, IfMatch, ServiceDep, expected_version, idempotency
+from api.deps import (
+    ActorDep,
+    IdempotencyKeyHeader,
+    IfMatch,
+    ServiceDep,
+    expected_version,
+    idempotency,
+)
 from application import commands as c
 from application.access import Actor
 from application.service import CaseTrail, Written
@@ -20,14 +26,20 @@ router = APIRouter(tags=["case commands"])
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"description": text, "content": {"application/problem+json": {}}}
     for status, text in {
-        400: "malformed JSON or header", 401: "no valid token", 403: "role not allowed",
-        404: "no such case in your teams", 409: "a domain rule refused the command",
-        412: "If-Match does not match the case's version", 413: "body over the size limit",
+        400: "malformed JSON or header",
+        401: "no valid token",
+        403: "role not allowed",
+        404: "no such case in your teams",
+        409: "a domain rule refused the command",
+        412: "If-Match does not match the case's version",
+        413: "body over the size limit",
         422: "invalid body, unknown code, or Idempotency-Key reused with another body",
     }.items()
 }
 POST: dict[str, Any] = {
-    "status_code": 201, "response_model": s.CommandResult, "responses": PROBLEM_RESPONSES,
+    "status_code": 201,
+    "response_model": s.CommandResult,
+    "responses": PROBLEM_RESPONSES,
 }
 
 
@@ -42,26 +54,35 @@ class CommandContext:
     if_match: str | None
     idempotency_key: str | None
 
-    def run(self, command_class: type[c.CaseCommand], case_id: UUID, body: s.Body,
-            **extra: Any) -> s.CommandResult:
+    def run(
+        self, command_class: type[c.CaseCommand], case_id: UUID, body: s.Body, **extra: Any
+    ) -> s.CommandResult:
         values = body.model_dump(exclude={"occurred_at"})
         values.update(extra)
         command = command_class(case_id=case_id, occurred_at=body.occurred_at, **values)
         written = self.service.execute(
-            command, self.actor, expected_version=expected_version(self.if_match),
+            command,
+            self.actor,
+            expected_version=expected_version(self.if_match),
             idempotency=idempotency(self.request, self.idempotency_key, body),
         )
         return self.answer(written)
 
     def answer(self, written: Written) -> s.CommandResult:
         self.response.headers["ETag"] = f'"{written.version}"'
-        return s.CommandResult(case_id=written.aggregate_id, version=written.version,
-                               position=written.position)
+        return s.CommandResult(
+            case_id=written.aggregate_id, version=written.version, position=written.position
+        )
 
 
-def command_context(request: Request, response: Response, service: ServiceDep, actor: ActorDep,
-                    if_match: IfMatch = None,
-                    idempotency_key: IdempotencyKeyHeader = None) -> CommandContext:
+def command_context(
+    request: Request,
+    response: Response,
+    service: ServiceDep,
+    actor: ActorDep,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> CommandContext:
     return CommandContext(request, response, service, actor, if_match, idempotency_key)
 
 
@@ -73,7 +94,8 @@ def open_case(body: s.OpenCaseBody, ctx: Ctx) -> s.CommandResult:
     """Open a case: a new period of supervision (event `Opened`)."""
     values = body.model_dump(exclude={"occurred_at"})
     written = ctx.service.open_case(
-        c.OpenCase(occurred_at=body.occurred_at, **values), ctx.actor,
+        c.OpenCase(occurred_at=body.occurred_at, **values),
+        ctx.actor,
         idempotency=idempotency(ctx.request, ctx.idempotency_key, body),
     )
     ctx.response.headers["Location"] = f"/cases/{written.aggregate_id}"
@@ -100,7 +122,9 @@ def request_enquiry(case_id: UUID, body: s.EnquiryBody, ctx: Ctx) -> s.CommandRe
 
 @router.post("/cases/{case_id}/enquiries/{enquiry_id}/responses", **POST)
 def record_enquiry_response(
-    case_id: UUID, enquiry_id: Annotated[str, Path(max_length=100)], body: s.EnquiryResponseBody,
+    case_id: UUID,
+    enquiry_id: Annotated[str, Path(max_length=100)],
+    body: s.EnquiryResponseBody,
     ctx: Ctx,
 ) -> s.CommandResult:
     """Record the response to an enquiry (`EnquiryResponded`)."""
@@ -154,7 +178,9 @@ def schedule_appointment(case_id: UUID, body: s.AppointmentBody, ctx: Ctx) -> s.
 
 @router.post("/cases/{case_id}/appointments/{appointment_id}/outcome", **POST)
 def record_outcome(
-    case_id: UUID, appointment_id: Annotated[str, Path(max_length=100)], body: s.OutcomeBody,
+    case_id: UUID,
+    appointment_id: Annotated[str, Path(max_length=100)],
+    body: s.OutcomeBody,
     ctx: Ctx,
 ) -> s.CommandResult:
     """Record an appointment's outcome, once (`AppointmentOutcomeRecorded`)."""
@@ -181,7 +207,9 @@ def make_referral(case_id: UUID, body: s.ReferralBody, ctx: Ctx) -> s.CommandRes
 
 @router.post("/cases/{case_id}/referrals/{referral_id}/outcome", **POST)
 def record_referral_outcome(
-    case_id: UUID, referral_id: Annotated[str, Path(max_length=100)], body: s.ReferralOutcomeBody,
+    case_id: UUID,
+    referral_id: Annotated[str, Path(max_length=100)],
+    body: s.ReferralOutcomeBody,
     ctx: Ctx,
 ) -> s.CommandResult:
     """Record a referral's outcome (`ReferralOutcomeRecorded`)."""
@@ -207,8 +235,13 @@ def complete_risk_review(case_id: UUID, body: s.RiskReviewBody, ctx: Ctx) -> s.C
     """Record a completed risk review (`RiskReviewCompleted`)."""
     values = body.model_dump(exclude={"occurred_at", "trigger"})
     version = None if body.trigger == "scheduled" else int(body.trigger)
-    return ctx.run(c.CompleteRiskReview, case_id, body, significant_event_version=version,
-                   **{k: v for k, v in values.items() if k not in {"trigger"}})
+    return ctx.run(
+        c.CompleteRiskReview,
+        case_id,
+        body,
+        significant_event_version=version,
+        **{k: v for k, v in values.items() if k not in {"trigger"}},
+    )
 
 
 @router.post("/cases/{case_id}/oversight", **POST)

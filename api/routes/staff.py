@@ -15,12 +15,19 @@ router = APIRouter(tags=["staff"])
 
 
 @router.post("/staff", status_code=201, response_model=s.StaffResult, responses=PROBLEM_RESPONSES)
-def register_staff(body: s.StaffBody, request: Request, response: Response, service: ServiceDep,
-                   actor: ActorDep, idempotency_key: IdempotencyKeyHeader = None) -> Any:
+def register_staff(
+    body: s.StaffBody,
+    request: Request,
+    response: Response,
+    service: ServiceDep,
+    actor: ActorDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Any:
     """Register a member of staff; admin only."""
     values = body.model_dump(exclude={"occurred_at"})
     written = service.register_staff(
-        RegisterStaff(occurred_at=body.occurred_at, **values), actor,
+        RegisterStaff(occurred_at=body.occurred_at, **values),
+        actor,
         idempotency=idempotency(request, idempotency_key, body),
     )
     response.headers["Location"] = f"/staff/{body.staff_id}"
@@ -28,9 +35,13 @@ def register_staff(body: s.StaffBody, request: Request, response: Response, serv
     return {"staff_id": body.staff_id, "version": written.version, "position": written.position}
 
 
-@router.get("/staff/{staff_id}", response_model=s.StaffView,
-            responses={k: PROBLEM_RESPONSES[k] for k in (401, 404)})
-def get_staff(staff_id: Annotated[str, Path(max_length=100)], service: ServiceDep,
-              actor: ActorDep) -> Any:
+@router.get(
+    "/staff/{staff_id}",
+    response_model=s.StaffView,
+    responses={k: PROBLEM_RESPONSES[k] for k in (401, 404)},
+)
+def get_staff(
+    staff_id: Annotated[str, Path(max_length=100)], service: ServiceDep, actor: ActorDep
+) -> Any:
     """A member of staff; any signed-in user."""
     return service.get_staff(staff_id).to_dict()
