@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from api.auth import TokenVerifier, check_secret_strength, resolve_secret
 from application.migrate import upgrade
 from application.service import CaseTrail, Clock
 from application.settings import Settings
+from projections.database import make_engine
+from projections.system import ProjectionSystem
 
 
 @dataclass
@@ -17,9 +21,13 @@ class Container:
     settings: Settings
     app: CaseTrail
     verifier: TokenVerifier
+    engine: sa.Engine
+    projections: ProjectionSystem
 
     def close(self) -> None:
+        self.projections.stop()
         self.app.close()
+        self.engine.dispose()
 
 
 def build(
@@ -31,10 +39,19 @@ def build(
     app = CaseTrail(settings, clock=clock)
     if migrate:
         upgrade(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.effective_pool_size + 4)
+    projections = ProjectionSystem(
+        engine, app.recorder, app.mapper, batch_size=settings.projection_batch_size
+    )
+    if migrate:
+        projections.setup()
+    app.listeners.append(projections.wake)
     verifier = TokenVerifier(
         secret=secret,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         leeway=settings.jwt_leeway_seconds,
     )
-    return Container(settings=settings, app=app, verifier=verifier)
+    return Container(
+        settings=settings, app=app, verifier=verifier, engine=engine, projections=projections
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,6 +12,8 @@ from application.settings import Settings
 app = typer.Typer(help="casetrail: event-sourced case supervision.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+projections_app = typer.Typer(help="Read-model projections.", no_args_is_help=True)
+app.add_typer(projections_app, name="projections")
 
 
 @app.command()
@@ -75,6 +77,117 @@ def token(
             Settings(), sub=sub, roles=list(role), teams=list(team or []), ttl_seconds=hours * 3600
         )
     )
+
+
+@projections_app.command("run")
+def projections_run() -> None:
+    """Run every projection in this process (worker mode) until SIGTERM or Ctrl-C.
+
+    On PostgreSQL each projection takes an advisory lock: start several workers and the
+    extra ones wait as hot standbys, taking over when the active one dies.
+    """
+    import signal
+    import threading
+
+    from api.bootstrap import build
+    from api.observability import setup_logging
+
+    settings = Settings()
+    setup_logging(settings)
+    container = build(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    container.projections.start()
+    typer.echo(f"projection worker running: {', '.join(container.projections.runners)}")
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        container.close()
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(
+    name: Annotated[str | None, typer.Argument(help="one projection; default every one")] = None,
+) -> None:
+    """Replay from zero into fresh rows and swap them in when caught up (no downtime)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from api.bootstrap import build
+
+    container = build(Settings())
+    names = [name] if name else list(container.projections.runners)
+    try:
+        for projection in names:
+            if projection not in container.projections.runners:
+                raise typer.BadParameter(f"no projection {projection!r}", param_hint="NAME")
+            with Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TaskProgressColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+            ) as bar:
+                task = bar.add_task(projection, total=None, rate="")
+
+                def progress(position: int, head: int, task: Any = task, bar: Any = bar) -> None:
+                    speed = bar.tasks[task].speed
+                    rate = f"{speed:,.0f} events/s" if speed else ""
+                    bar.update(task, completed=position, total=head, rate=rate)
+
+                generation = container.projections.rebuild(projection, progress)
+            typer.echo(f"{projection}: generation {generation} is live")
+    finally:
+        container.close()
+
+
+@projections_app.command("status")
+def projections_status() -> None:
+    """Each projection's position, lag (events and seconds) and state."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from api.bootstrap import build
+
+    container = build(Settings())
+    try:
+        table = Table(
+            "projection",
+            "generation",
+            "position",
+            "head",
+            "lag (events)",
+            "lag (s)",
+            "state",
+            "error",
+        )
+        for status in container.projections.status():
+            table.add_row(
+                status.projection,
+                str(status.generation),
+                str(status.position),
+                str(status.head),
+                str(status.lag_events),
+                f"{status.lag_seconds:.1f}",
+                status.status,
+                (status.error or "")[:60],
+            )
+        Console().print(table)
+    finally:
+        container.close()
 
 
 if __name__ == "__main__":

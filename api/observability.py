@@ -10,12 +10,20 @@ import time
 import uuid
 from typing import Any
 
+from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from application.settings import Settings
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 logger = logging.getLogger("casetrail.request")
+REQUESTS = Counter("casetrail_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "casetrail_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -88,12 +96,12 @@ class RequestContextMiddleware:
                 return
             await self.app(scope, _replay(body, receive), send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", "unmatched")
+            REQUESTS.labels(scope["method"], route, str(status["code"])).inc()
+            LATENCY.labels(scope["method"], route).observe(elapsed)
             logger.info(
-                "%s %s %s %.1fms",
-                scope["method"],
-                scope["path"],
-                status["code"],
-                (time.perf_counter() - started) * 1000,
+                "%s %s %s %.1fms", scope["method"], scope["path"], status["code"], elapsed * 1000
             )
             request_id_var.reset(token)
 

@@ -336,3 +336,53 @@ class Ready(BaseModel):
     status: Literal["ready", "degraded"]
     store: dict[str, Any]
     projections: dict[str, Any] = {}
+
+
+class CaseListItem(BaseModel):
+    case_id: UUID
+    crn: str
+    sentence_type: SentenceType
+    pdu: str
+    team: str
+    practitioner_id: str | None
+    rosh: RoSH | None
+    status: Literal["active", "terminated"]
+    opened_at: datetime
+    terminated_at: datetime | None
+    version: int
+    last_event_at: datetime
+
+
+class CasePage(BaseModel):
+    items: list[CaseListItem]
+    next: str | None = Field(description="pass as cursor for the next page; null at the end")
+
+
+class StaffListItem(BaseModel):
+    staff_id: str
+    name: str
+    grade: Grade
+    team: str
+    pdu: str
+    capacity: int
+    training: list[str]
+
+
+class StaffPage(BaseModel):
+    items: list[StaffListItem]
+    next: str | None
+
+
+class WorkloadItem(BaseModel):
+    practitioner_id: str
+    name: str
+    grade: Grade
+    team: str
+    capacity: int = Field(description="cases at 100% of capacity")
+    active_cases: int
+    percent_of_capacity: float
+
+
+class Workload(BaseModel):
+    team: str
+    items: list[WorkloadItem]

@@ -76,3 +76,20 @@ def check_read_case(actor: Actor, case_team: str) -> None:
 def check_admin(actor: Actor) -> None:
     if not actor.has(ADMIN):
         raise AccessDeniedError("this needs the role admin")
+
+
+def case_list_scope(actor: Actor) -> frozenset[str] | None:
+    """The teams whose cases ``actor`` may list (None: every team)."""
+    if actor.has(AUDITOR, SFO_REVIEWER):
+        return None
+    if actor.has(PRACTITIONER, SPO):
+        return actor.teams
+    raise AccessDeniedError("listing cases needs a casework or review role")
+
+
+def check_spo_team(actor: Actor, team: str) -> None:
+    """SPO views (oversight queue, workload): an SPO, for one of their own teams."""
+    if not actor.has(SPO):
+        raise AccessDeniedError("this view is for SPOs")
+    if team not in actor.teams:
+        raise AccessDeniedError(f"you are not an SPO of team {team!r}")

@@ -67,6 +67,12 @@ class CaseTrail(Application[UUID]):
             env=event_store_env(settings.database_url, pool_size=settings.effective_pool_size)
         )
         self.snapshotting_intervals = {Case: settings.snapshot_interval}  # type: ignore[misc]
+        self.listeners: list[Callable[[], None]] = []
+
+    def _notify(self, recordings: Any) -> None:
+        """After a save: wake in-process listeners (embedded projection runners)."""
+        for listener in self.listeners:
+            listener()
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
         """Settings come from ``Settings`` alone: the process environment is not read."""

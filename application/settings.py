@@ -30,7 +30,13 @@ class Settings(BaseSettings):
     pool_size: int | None = Field(default=None, description="DB pool; default threadpool_size")
     max_body_bytes: int = 1024 * 1024
     page_size_max: int = 500
-    embedded_projections: bool = True
+    embedded_projections: bool = Field(
+        default=True, description="run projection runners inside the API process"
+    )
+    projection_batch_size: int = Field(default=1000, ge=1, le=10_000)
+    read_wait_seconds: float = Field(
+        default=3.0, ge=0, description="how long a GET waits for min_position before 503"
+    )
     log_level: str = "INFO"
     log_json: bool | None = Field(default=None, description="JSON logs; default on in production")
 

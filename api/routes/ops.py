@@ -1,16 +1,19 @@
-"""Liveness and readiness."""
+"""Liveness, readiness (store and projections) and Prometheus metrics."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
 from api import schemas as s
-from api.deps import ServiceDep
+from api.deps import ContainerDep
 
 router = APIRouter(tags=["operations"])
+LAG = Gauge("casetrail_projection_lag_events", "Events not yet applied", ["projection"])
+LAG_SECONDS = Gauge("casetrail_projection_lag_seconds", "Seconds since caught up", ["projection"])
 
 
 @router.get("/health", response_model=s.Health)
@@ -20,11 +23,31 @@ def health() -> Any:
 
 
 @router.get("/ready", response_model=s.Ready, responses={503: {"model": s.Ready}})
-def ready(service: ServiceDep) -> Any:
-    """Readiness: the event store answers (and, later, projection lag)."""
+def ready(container: ContainerDep) -> Any:
+    """Readiness: the store answers; each projection's position, lag and state."""
     try:
-        position = service.ping()
+        position = container.app.ping()
+        statuses = container.projections.status()
     except Exception as exc:
         body = {"status": "degraded", "store": {"ok": False, "error": type(exc).__name__}}
         return JSONResponse(body, status_code=503)
-    return {"status": "ready", "store": {"ok": True, "position": position}}
+    projections = {}
+    for status in statuses:
+        LAG.labels(status.projection).set(status.lag_events)
+        LAG_SECONDS.labels(status.projection).set(status.lag_seconds)
+        projections[status.projection] = status.as_dict()
+    failed = any(status.status == "failed" for status in statuses)
+    return {
+        "status": "degraded" if failed else "ready",
+        "store": {"ok": True, "position": position},
+        "projections": projections,
+    }
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+def metrics(container: ContainerDep) -> Response:
+    """Prometheus metrics: HTTP requests and latency, projection lag and throughput."""
+    for status in container.projections.status():
+        LAG.labels(status.projection).set(status.lag_events)
+        LAG_SECONDS.labels(status.projection).set(status.lag_seconds)
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,95 @@
+"""What a projection is: the events it handles, its tables, and how a batch changes them."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.utils import get_topic
+from sqlalchemy.dialects import postgresql, sqlite
+
+Event = DomainEventProtocol[Any]
+Batch = Sequence[tuple[int, Event]]  # (notification id, decoded event), in id order
+
+
+class Projection(ABC):
+    """A read model kept by a runner. ``process`` must be deterministic in its batch."""
+
+    name: ClassVar[str]
+    tables: ClassVar[tuple[sa.Table, ...]]
+    handles: ClassVar[tuple[type, ...]] = ()  # event classes; empty = every event
+
+    @classmethod
+    def topics(cls) -> list[str]:
+        return [get_topic(event_class) for event_class in cls.handles]
+
+    @abstractmethod
+    def process(self, conn: sa.Connection, generation: int, batch: Batch) -> None:
+        """Apply a batch of events to this projection's rows of ``generation``."""
+
+    def clear(self, conn: sa.Connection, generation: int) -> None:
+        """Delete this projection's rows of ``generation``."""
+        for table in self.tables:
+            conn.execute(sa.delete(table).where(table.c.generation == generation))
+
+
+class RowProjection(Projection):
+    """One row per key (e.g. per case): a batch loads its rows once, folds, upserts once."""
+
+    table: ClassVar[sa.Table]
+    key_column: ClassVar[str]
+
+    @abstractmethod
+    def key(self, event: Event) -> Any:
+        """The row key an event updates, or None if it updates no row."""
+
+    @abstractmethod
+    def apply(self, row: dict[str, Any] | None, event: Event) -> dict[str, Any] | None:
+        """The row after ``event`` (None: no row yet and none to create)."""
+
+    def process(self, conn: sa.Connection, generation: int, batch: Batch) -> None:
+        keyed = [(self.key(event), event) for _, event in batch]
+        keys = {key for key, _ in keyed if key is not None}
+        if not keys:
+            return
+        column = self.table.c[self.key_column]
+        rows: dict[Any, dict[str, Any] | None] = {}
+        for chunk in _chunks(sorted(keys, key=str), 500):
+            query = sa.select(self.table).where(
+                self.table.c.generation == generation, column.in_(chunk)
+            )
+            for found in conn.execute(query).mappings():
+                rows[found[self.key_column]] = dict(found)
+        dirty: set[Any] = set()
+        for key, event in keyed:
+            if key is None:
+                continue
+            updated = self.apply(rows.get(key), event)
+            if updated is not None:
+                updated["generation"] = generation
+                updated[self.key_column] = key
+                rows[key] = updated
+                dirty.add(key)
+        upsert(conn, self.table, [row for k in dirty if (row := rows[k]) is not None])
+
+
+def upsert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Insert or replace rows by primary key, in one statement per batch."""
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    insert: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    keys = [c.name for c in table.primary_key.columns]
+    columns = [c.name for c in table.columns if c.name not in keys]
+    statement = insert.on_conflict_do_update(
+        index_elements=keys, set_={name: insert.excluded[name] for name in columns}
+    )
+    full = [{c.name: row.get(c.name) for c in table.columns} for row in rows]
+    conn.execute(statement, full)
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -1,0 +1,202 @@
+"""The catch-up runner: read a batch after the tracked position, apply it, commit rows and
+the new position together, repeat. Never skips an event, never applies one twice."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from eventsourcing.persistence import ApplicationRecorder, Mapper
+
+from projections import tracking
+from projections.base import Projection
+from projections.coordination import RunnerLock, Waker, runner_lock
+from projections.schema import projection_active, projection_tracking
+
+logger = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]  # (position, head)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    position: int
+    head: int
+    applied: int
+
+    @property
+    def caught_up(self) -> bool:
+        return self.position >= self.head
+
+
+class Runner:
+    """Keeps one projection's generation up to date with the event store."""
+
+    def __init__(
+        self,
+        projection: Projection,
+        *,
+        engine: sa.Engine,
+        recorder: ApplicationRecorder,
+        mapper: Mapper[Any],
+        batch_size: int = 1000,
+        waker: Waker | None = None,
+        on_batch: Callable[[str, BatchResult], None] | None = None,
+    ) -> None:
+        self.projection = projection
+        self.engine = engine
+        self.recorder = recorder
+        self.mapper = mapper
+        self.batch_size = batch_size
+        self.waker = waker or Waker(engine)
+        self.on_batch = on_batch
+        self.topics = projection.topics()
+
+    @property
+    def name(self) -> str:
+        return self.projection.name
+
+    def head(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def run_batch(self, generation: int | None = None) -> BatchResult:
+        """Apply the next batch to ``generation`` (default: the live one) in one transaction."""
+        head = self.head()  # read first: every id up to head is committed (the store's lock)
+        with self.engine.begin() as conn:
+            if generation is None:
+                # Locking the live-generation row serialises this batch with a rebuild's swap.
+                live = tracking.active_generation(conn, self.name, lock=True)
+                generation = live if live is not None else tracking.ensure_active(conn, self.name)
+            current = tracking.read(conn, self.name, generation, lock=True)
+            if current.position >= head:
+                if current.caught_up_at is None or current.status == tracking.FAILED:
+                    tracking.mark_caught_up(conn, current)
+                return BatchResult(current.position, head, 0)
+            notifications = self.recorder.select_notifications(
+                start=current.position + 1, limit=self.batch_size, stop=head, topics=self.topics
+            )
+            full = len(notifications) == self.batch_size
+            position = notifications[-1].id if full else head
+            batch = [(n.id, self.mapper.to_domain_event(n)) for n in notifications]
+            self.projection.process(conn, generation, batch)
+            tracking.advance(conn, current, position, len(batch), caught_up=position >= head)
+        result = BatchResult(position, head, len(batch))
+        if self.on_batch is not None:
+            self.on_batch(self.name, result)
+        return result
+
+    def catch_up(self, generation: int | None = None, progress: Progress | None = None) -> int:
+        """Run batches until caught up with the head seen at the last batch; the position."""
+        while True:
+            result = self.run_batch(generation)
+            if progress is not None:
+                progress(result.position, result.head)
+            if result.caught_up:
+                return result.position
+
+    def run_forever(self, stop: threading.Event, *, idle_wait: float = 1.0) -> None:
+        """The active runner: hold the lock (or stand by for it), catch up, wait, repeat.
+
+        A batch that fails is rolled back and the projection marked failed with the error;
+        it is retried with backoff, so a fix (or a recovered database) resumes it from its
+        tracked position with nothing lost. Other projections are unaffected.
+        """
+        lock: RunnerLock = runner_lock(self.engine, self.name)
+        backoff = 0.5
+        try:
+            while not stop.is_set():
+                if not lock.acquire():
+                    stop.wait(1.0)  # hot standby
+                    continue
+                try:
+                    while not stop.is_set():
+                        result = self.run_batch()
+                        backoff = 0.5
+                        if result.caught_up:
+                            self.waker.wait(idle_wait)
+                except tracking.FencedError:
+                    logger.warning("projection %s: fenced by another runner", self.name)
+                except Exception as exc:
+                    self._fail(exc)
+                    stop.wait(backoff)
+                    backoff = min(backoff * 2, 30.0)
+                finally:
+                    lock.release()
+        finally:
+            self.waker.close()
+
+    def _fail(self, exc: Exception) -> None:
+        logger.error(
+            "projection %s failed: %s: %s", self.name, type(exc).__name__, exc, exc_info=exc
+        )
+        try:
+            with self.engine.begin() as conn:
+                generation = tracking.ensure_active(conn, self.name)
+                tracking.mark_failed(conn, self.name, generation, f"{type(exc).__name__}: {exc}")
+        except Exception:
+            logger.exception("projection %s: could not record the failure", self.name)
+
+
+def rebuild(runner: Runner, progress: Progress | None = None) -> int:
+    """Replay from zero into a new generation beside the live one, then swap it in.
+
+    Queries keep reading the live generation until the swap, which is one transaction.
+    Returns the new generation.
+    """
+    lock = runner_lock(runner.engine, runner.name + ".rebuild")
+    if not lock.acquire():
+        raise RuntimeError(f"a rebuild of {runner.name} is already running")
+    try:
+        with runner.engine.begin() as conn:
+            tracking.ensure_active(conn, runner.name)
+            t = projection_tracking
+            latest = conn.execute(
+                sa.select(sa.func.max(t.c.generation)).where(t.c.projection == runner.name)
+            ).scalar_one()
+            generation = int(latest) + 1
+            runner.projection.clear(conn, generation)
+            tracking.start(conn, runner.name, generation, tracking.BUILDING)
+        runner.catch_up(generation, progress)
+        with runner.engine.begin() as conn:
+            old = tracking.active_generation(conn, runner.name, lock=True)
+            conn.execute(
+                sa.update(projection_active)
+                .where(projection_active.c.projection == runner.name)
+                .values(generation=generation)
+            )
+            conn.execute(
+                sa.update(t)
+                .where(t.c.projection == runner.name, t.c.generation == generation)
+                .values(status=tracking.RUNNING)
+            )
+        with runner.engine.begin() as conn:
+            if old is not None:
+                runner.projection.clear(conn, old)
+                conn.execute(
+                    sa.delete(t).where(t.c.projection == runner.name, t.c.generation == old)
+                )
+        return generation
+    finally:
+        lock.release()
+
+
+def wait_for(engine: sa.Engine, projection: str, position: int, timeout: float) -> bool:
+    """Read-your-writes: wait until ``projection`` has applied ``position`` (or time out)."""
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while True:
+        with engine.connect() as conn:
+            generation = tracking.active_generation(conn, projection)
+            if (
+                generation is not None
+                and tracking.read(conn, projection, generation).position >= position
+            ):
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)

@@ -1,0 +1,132 @@
+"""Tracking positions and generations: where each projection stands, and which rows are live."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from projections.schema import projection_active, projection_tracking
+
+RUNNING, BUILDING, FAILED = "running", "building", "failed"
+
+
+class FencedError(Exception):
+    """Another runner moved this projection's position: this batch must not commit."""
+
+
+@dataclass(frozen=True)
+class Tracking:
+    projection: str
+    generation: int
+    position: int
+    status: str
+    error: str | None
+    events_processed: int
+    caught_up_at: datetime | None
+    updated_at: datetime
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _lock(query: Any, conn: sa.Connection) -> Any:
+    return query.with_for_update() if conn.dialect.name == "postgresql" else query
+
+
+def active_generation(conn: sa.Connection, projection: str, *, lock: bool = False) -> int | None:
+    query = sa.select(projection_active.c.generation).where(
+        projection_active.c.projection == projection
+    )
+    value = conn.execute(_lock(query, conn) if lock else query).scalar()
+    return int(value) if value is not None else None
+
+
+def ensure_active(conn: sa.Connection, projection: str) -> int:
+    """The live generation, creating generation 1 on first use."""
+    generation = active_generation(conn, projection)
+    if generation is not None:
+        return generation
+    conn.execute(sa.insert(projection_active).values(projection=projection, generation=1))
+    start(conn, projection, 1, RUNNING)
+    return 1
+
+
+def start(conn: sa.Connection, projection: str, generation: int, status: str) -> None:
+    conn.execute(
+        sa.insert(projection_tracking).values(
+            projection=projection,
+            generation=generation,
+            position=0,
+            status=status,
+            error=None,
+            events_processed=0,
+            caught_up_at=None,
+            updated_at=now(),
+        )
+    )
+
+
+def read(conn: sa.Connection, projection: str, generation: int, *, lock: bool = False) -> Tracking:
+    t = projection_tracking
+    query = sa.select(t).where(t.c.projection == projection, t.c.generation == generation)
+    row = conn.execute(_lock(query, conn) if lock else query).mappings().one()
+    return Tracking(**dict(row))
+
+
+def advance(
+    conn: sa.Connection, tracking: Tracking, position: int, processed: int, caught_up: bool
+) -> None:
+    """Move the position, fenced on the old one: two writers can never both commit a batch."""
+    t = projection_tracking
+    values: dict[str, Any] = {
+        "position": position,
+        "events_processed": t.c.events_processed + processed,
+        "updated_at": now(),
+        "error": None,
+    }
+    if tracking.status == FAILED:
+        values["status"] = RUNNING
+    if caught_up:
+        values["caught_up_at"] = now()
+    result = conn.execute(
+        sa.update(t)
+        .where(
+            t.c.projection == tracking.projection,
+            t.c.generation == tracking.generation,
+            t.c.position == tracking.position,
+        )
+        .values(**values)
+    )
+    if result.rowcount != 1:
+        raise FencedError(f"{tracking.projection}: position moved under this runner")
+
+
+def mark_caught_up(conn: sa.Connection, tracking: Tracking) -> None:
+    t = projection_tracking
+    conn.execute(
+        sa.update(t)
+        .where(t.c.projection == tracking.projection, t.c.generation == tracking.generation)
+        .values(caught_up_at=now(), updated_at=now())
+    )
+
+
+def mark_failed(conn: sa.Connection, projection: str, generation: int, error: str) -> None:
+    t = projection_tracking
+    conn.execute(
+        sa.update(t)
+        .where(t.c.projection == projection, t.c.generation == generation)
+        .values(status=FAILED, error=error[:4000], updated_at=now())
+    )
+
+
+def all_live(conn: sa.Connection) -> list[Tracking]:
+    """The live generation's tracking of every projection."""
+    t, a = projection_tracking, projection_active
+    query = sa.select(t).join(
+        a, sa.and_(a.c.projection == t.c.projection, a.c.generation == t.c.generation)
+    )
+    return [Tracking(**dict(r)) for r in conn.execute(query.order_by(t.c.projection)).mappings()]
