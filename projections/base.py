@@ -30,6 +30,12 @@ class Projection(ABC):
     def process(self, conn: sa.Connection, generation: int, batch: Batch) -> None:
         """Apply a batch of events to this projection's rows of ``generation``."""
 
+    def committed(self) -> None:  # noqa: B027 - a hook; most projections keep no cache
+        """The last ``process`` committed (caches may keep what it wrote)."""
+
+    def forget(self) -> None:  # noqa: B027
+        """Drop anything cached: the last batch rolled back, or another runner may have run."""
+
     def clear(self, conn: sa.Connection, generation: int) -> None:
         """Delete this projection's rows of ``generation``."""
         for table in self.tables:
@@ -37,10 +43,20 @@ class Projection(ABC):
 
 
 class RowProjection(Projection):
-    """One row per key (e.g. per case): a batch loads its rows once, folds, upserts once."""
+    """One row per key (e.g. per case): a batch loads its rows once, folds, upserts once.
+
+    Rows this runner committed are cached, so a long catch-up does not read back what it
+    wrote. The cache is trusted only while one runner holds the projection's lock: it is
+    dropped whenever a batch rolls back and whenever the lock is (re)acquired.
+    """
 
     table: ClassVar[sa.Table]
     key_column: ClassVar[str]
+    cache_limit: ClassVar[int] = 200_000
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[int, Any], dict[str, Any]] = {}
+        self._pending: dict[tuple[int, Any], dict[str, Any]] = {}
 
     @abstractmethod
     def key(self, event: Event) -> Any:
@@ -57,7 +73,14 @@ class RowProjection(Projection):
             return
         column = self.table.c[self.key_column]
         rows: dict[Any, dict[str, Any] | None] = {}
-        for chunk in _chunks(sorted(keys, key=str), 500):
+        missing = []
+        for key in keys:
+            cached = self._cache.get((generation, key))
+            if cached is not None:
+                rows[key] = cached
+            else:
+                missing.append(key)
+        for chunk in _chunks(sorted(missing, key=str), 500):
             query = sa.select(self.table).where(
                 self.table.c.generation == generation, column.in_(chunk)
             )
@@ -73,7 +96,19 @@ class RowProjection(Projection):
                 updated[self.key_column] = key
                 rows[key] = updated
                 dirty.add(key)
-        upsert(conn, self.table, [row for k in dirty if (row := rows[k]) is not None])
+        changed = [row for k in dirty if (row := rows[k]) is not None]
+        upsert(conn, self.table, changed)
+        self._pending = {(generation, row[self.key_column]): row for row in changed}
+
+    def committed(self) -> None:
+        if len(self._cache) + len(self._pending) > self.cache_limit:
+            self._cache.clear()
+        self._cache.update(self._pending)
+        self._pending = {}
+
+    def forget(self) -> None:
+        self._cache.clear()
+        self._pending = {}
 
 
 def upsert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:

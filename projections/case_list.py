@@ -25,6 +25,7 @@ class CaseListProjection(RowProjection):
     handles = ()  # every case event moves `version` and `last_event_at`
 
     def __init__(self, history: CaseHistory) -> None:
+        super().__init__()
         self.history = history
 
     def key(self, event: Event) -> Any:

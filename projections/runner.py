@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,12 +15,20 @@ import sqlalchemy as sa
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
 from projections import tracking
-from projections.base import Projection
+from projections.base import Batch, Projection
 from projections.coordination import RunnerLock, Waker, runner_lock
 from projections.schema import projection_active, projection_tracking
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (position, head)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    after: int  # the position it was read after
+    head: int
+    position: int  # the position once applied
+    batch: Batch
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,8 @@ class Runner:
         self.waker = waker or Waker(engine)
         self.on_batch = on_batch
         self.topics = projection.topics()
+        self._pool: ThreadPoolExecutor | None = None
+        self._next: Future[Fetched] | None = None
 
     @property
     def name(self) -> str:
@@ -63,31 +74,72 @@ class Runner:
     def head(self) -> int:
         return self.recorder.max_notification_id() or 0
 
+    def fetch(self, after: int) -> Fetched:
+        """The next batch after ``after``, decoded. The head is read first: every id up to it
+        is committed (the store's insert lock), so nothing below it can appear later."""
+        head = self.head()
+        if after >= head:
+            return Fetched(after, head, after, [])
+        notifications = self.recorder.select_notifications(
+            start=after + 1, limit=self.batch_size, stop=head, topics=self.topics
+        )
+        full = len(notifications) == self.batch_size
+        position = notifications[-1].id if full else head
+        batch = [(n.id, self.mapper.to_domain_event(n)) for n in notifications]
+        return Fetched(after, head, position, batch)
+
     def run_batch(self, generation: int | None = None) -> BatchResult:
-        """Apply the next batch to ``generation`` (default: the live one) in one transaction."""
-        head = self.head()  # read first: every id up to head is committed (the store's lock)
-        with self.engine.begin() as conn:
-            if generation is None:
-                # Locking the live-generation row serialises this batch with a rebuild's swap.
-                live = tracking.active_generation(conn, self.name, lock=True)
-                generation = live if live is not None else tracking.ensure_active(conn, self.name)
-            current = tracking.read(conn, self.name, generation, lock=True)
-            if current.position >= head:
-                if current.caught_up_at is None or current.status == tracking.FAILED:
-                    tracking.mark_caught_up(conn, current)
-                return BatchResult(current.position, head, 0)
-            notifications = self.recorder.select_notifications(
-                start=current.position + 1, limit=self.batch_size, stop=head, topics=self.topics
-            )
-            full = len(notifications) == self.batch_size
-            position = notifications[-1].id if full else head
-            batch = [(n.id, self.mapper.to_domain_event(n)) for n in notifications]
-            self.projection.process(conn, generation, batch)
-            tracking.advance(conn, current, position, len(batch), caught_up=position >= head)
-        result = BatchResult(position, head, len(batch))
+        """Apply the next batch to ``generation`` (default: the live one) in one transaction.
+
+        While it is applied and committed, the batch after it is read and decoded in a
+        background thread; it is used only if this batch commits where it expected.
+        """
+        pending, self._next = self._next, None
+        fetched = pending.result() if pending is not None else None
+        try:
+            with self.engine.begin() as conn:
+                if generation is None:
+                    # Locking the live-generation row serialises the batch with a rebuild's swap.
+                    live = tracking.active_generation(conn, self.name, lock=True)
+                    generation = (
+                        live if live is not None else tracking.ensure_active(conn, self.name)
+                    )
+                current = tracking.read(conn, self.name, generation, lock=True)
+                if fetched is None or fetched.after != current.position:
+                    fetched = self.fetch(current.position)
+                if fetched.position <= current.position:
+                    if current.caught_up_at is None or current.status == tracking.FAILED:
+                        tracking.mark_caught_up(conn, current)
+                    return BatchResult(current.position, fetched.head, 0)
+                if fetched.position < fetched.head:
+                    self._next = self._prefetcher().submit(self.fetch, fetched.position)
+                self.projection.process(conn, generation, fetched.batch)
+                tracking.advance(
+                    conn,
+                    current,
+                    fetched.position,
+                    len(fetched.batch),
+                    caught_up=fetched.position >= fetched.head,
+                )
+        except BaseException:
+            self.projection.forget()
+            raise
+        self.projection.committed()
+        result = BatchResult(fetched.position, fetched.head, len(fetched.batch))
         if self.on_batch is not None:
             self.on_batch(self.name, result)
         return result
+
+    def _prefetcher(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"prefetch-{self.name}")
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._next = None
 
     def catch_up(self, generation: int | None = None, progress: Progress | None = None) -> int:
         """Run batches until caught up with the head seen at the last batch; the position."""
@@ -112,6 +164,7 @@ class Runner:
                 if not lock.acquire():
                     stop.wait(1.0)  # hot standby
                     continue
+                self.projection.forget()  # another runner may have moved rows meanwhile
                 try:
                     while not stop.is_set():
                         result = self.run_batch()
@@ -127,6 +180,7 @@ class Runner:
                 finally:
                     lock.release()
         finally:
+            self.close()
             self.waker.close()
 
     def _fail(self, exc: Exception) -> None:

@@ -61,19 +61,10 @@ class ProjectionSystem:
     ) -> None:
         self.engine = engine
         self.recorder = recorder
-        history = CaseHistory(EventStore(mapper=mapper, recorder=recorder))
-        self.runners = {
-            p.name: Runner(
-                p,
-                engine=engine,
-                recorder=recorder,
-                mapper=mapper,
-                batch_size=batch_size,
-                waker=Waker(engine),
-                on_batch=_record_metrics,
-            )
-            for p in all_projections(history)
-        }
+        self.mapper = mapper
+        self.batch_size = batch_size
+        self.history = CaseHistory(EventStore(mapper=mapper, recorder=recorder))
+        self.runners = {p.name: self._runner(p) for p in all_projections(self.history)}
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
 
@@ -85,6 +76,17 @@ class ProjectionSystem:
                     tracking.ensure_active(conn, name)
             except sa.exc.IntegrityError:
                 pass  # another process created it first
+
+    def _runner(self, projection: Projection) -> Runner:
+        return Runner(
+            projection,
+            engine=self.engine,
+            recorder=self.recorder,
+            mapper=self.mapper,
+            batch_size=self.batch_size,
+            waker=Waker(self.engine),
+            on_batch=_record_metrics,
+        )
 
     def runner(self, name: str) -> Runner:
         try:
@@ -122,7 +124,16 @@ class ProjectionSystem:
             runner.catch_up()
 
     def rebuild(self, name: str, progress: Progress | None = None) -> int:
-        return rebuild(self.runner(name), progress)
+        """Rebuild with its own runner and projection instance: nothing shared with the live
+        runner thread (its caches, its prefetch) while both run."""
+        self.runner(name)  # unknown names fail here
+        fresh = next(p for p in all_projections(self.history) if p.name == name)
+        runner = self._runner(fresh)
+        try:
+            return rebuild(runner, progress)
+        finally:
+            runner.close()
+            runner.waker.close()
 
     def wait_for(self, name: str, position: int, timeout: float) -> bool:
         if position <= 0:
