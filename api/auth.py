@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import jwt
 
 from application.access import ROLES, Actor
+from application.secrets import resolve_secret
 from application.settings import Settings
 
 ALGORITHM = "HS256"
@@ -51,19 +50,9 @@ class TokenVerifier:
         )
 
 
-def resolve_secret(settings: Settings) -> str:
+def resolve_jwt_secret(settings: Settings) -> str:
     """The HS256 secret: from settings, or (outside production) one kept under var/."""
-    if settings.jwt_secret:
-        return settings.jwt_secret
-    if settings.env == "production":
-        msg = "CASETRAIL_JWT_SECRET must be set in production"
-        raise RuntimeError(msg)
-    path = Path(settings.var_dir) / "jwt-secret"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+    return resolve_secret(settings, settings.jwt_secret, "jwt-secret", "CASETRAIL_JWT_SECRET")
 
 
 def check_secret_strength(settings: Settings, secret: str) -> None:
@@ -92,4 +81,4 @@ def issue_token(
         claims["iss"] = settings.jwt_issuer
     if settings.jwt_audience:
         claims["aud"] = settings.jwt_audience
-    return jwt.encode(claims, resolve_secret(settings), algorithm=ALGORITHM)
+    return jwt.encode(claims, resolve_jwt_secret(settings), algorithm=ALGORITHM)

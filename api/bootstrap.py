@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from api.auth import TokenVerifier, check_secret_strength, resolve_secret
+from api.auth import TokenVerifier, check_secret_strength, resolve_jwt_secret
 from application.migrate import upgrade
 from application.service import CaseTrail, Clock
 from application.settings import Settings
@@ -34,7 +34,7 @@ def build(
     settings: Settings | None = None, *, migrate: bool = True, clock: Clock | None = None
 ) -> Container:
     settings = settings or Settings()
-    secret = resolve_secret(settings)
+    secret = resolve_jwt_secret(settings)
     check_secret_strength(settings, secret)
     app = CaseTrail(settings, clock=clock)
     if migrate:

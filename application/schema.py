@@ -20,3 +20,11 @@ idempotency_keys = sa.Table(
         server_default=sa.text("CURRENT_TIMESTAMP"),
     ),
 )
+
+event_chain = sa.Table(
+    "event_chain",
+    metadata,
+    sa.Column("originator_id", sa.Uuid, primary_key=True),
+    sa.Column("originator_version", sa.Integer, primary_key=True),
+    sa.Column("hash", sa.String(64), nullable=False),
+)

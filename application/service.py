@@ -23,9 +23,11 @@ from application.errors import (
     PreconditionFailedError,
 )
 from application.history import HistoricalState, state_as_known_at, state_as_of, state_at_version
+from application.secrets import resolve_secret
 from application.settings import Settings
 from application.store import IdempotencyRecord, event_store_env
 from application.transcodings import register_all
+from application.verification import ChainedRecorder
 from domain.case import Case, Meta, to_record
 from domain.records import Record
 from domain.staff import Staff
@@ -67,6 +69,10 @@ class CaseTrail(Application[UUID]):
             env=event_store_env(settings.database_url, pool_size=settings.effective_pool_size)
         )
         self.snapshotting_intervals = {Case: settings.snapshot_interval}  # type: ignore[misc]
+        key = resolve_secret(
+            settings, settings.integrity_key, "integrity-key", "CASETRAIL_INTEGRITY_KEY"
+        )
+        cast(ChainedRecorder, self.recorder).chain_key = key.encode()
         self.listeners: list[Callable[[], None]] = []
 
     def _notify(self, recordings: Any) -> None:

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwt_leeway_seconds: int = 60
+    integrity_key: str | None = Field(
+        default=None, description="HMAC key of the events' tamper-evident chain; dev creates one"
+    )
     snapshot_interval: int = Field(default=100, ge=1)
     command_attempts: int = Field(default=5, ge=1, description="decisions tried on a lost race")
     threadpool_size: int = Field(default=40, ge=1, description="sync endpoint worker threads")

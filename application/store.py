@@ -7,18 +7,60 @@ concurrent retry of the same key loses on the key's primary key (one event, one 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 from sqlalchemy.engine import make_url
 
+from application.integrity import CHAIN_TABLE, GENESIS, link
+
 IDEMPOTENCY_TABLE = "idempotency_keys"
+
+
+def _by_aggregate(stored_events: Sequence[StoredEvent]) -> dict[UUID, list[StoredEvent]]:
+    groups: dict[UUID, list[StoredEvent]] = {}
+    for event in stored_events:
+        groups.setdefault(cast(UUID, event.originator_id), []).append(event)
+    return groups
+
+
+class _Chained:
+    """Mixin: compute each new event's chain link from the aggregate's previous link."""
+
+    chain_key: bytes = b""
+
+    def _links(
+        self, stored_events: Sequence[StoredEvent], previous: Callable[[UUID, int], str | None]
+    ) -> list[tuple[UUID, int, str]]:
+        if not self.chain_key:
+            msg = "the recorder has no chain key (set by CaseTrail from settings)"
+            raise RuntimeError(msg)
+        rows = []
+        for originator_id, events in _by_aggregate(stored_events).items():
+            first = events[0].originator_version
+            last = GENESIS if first == 1 else previous(originator_id, first - 1)
+            if last is None:
+                msg = f"no chain link for {originator_id} version {first - 1}"
+                raise RuntimeError(msg)
+            for event in events:
+                last = link(
+                    self.chain_key,
+                    last,
+                    originator_id,
+                    event.originator_version,
+                    event.topic,
+                    event.state,
+                )
+                rows.append((originator_id, event.originator_version, last))
+        return rows
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,11 +76,26 @@ class IdempotencyRecord:
     position: int | None = None
 
 
-class SQLiteCaseRecorder(SQLiteApplicationRecorder):
-    """SQLite recorder that also stores the command's idempotency key."""
+class SQLiteCaseRecorder(_Chained, SQLiteApplicationRecorder):
+    """SQLite recorder that also stores chain links and the command's idempotency key."""
 
     def _insert_events(self, c: Any, stored_events: Any, **kwargs: Any) -> Any:
         notification_ids = super()._insert_events(c, stored_events, **kwargs)
+
+        def previous(originator_id: UUID, version: int) -> str | None:
+            c.execute(
+                f"SELECT hash FROM {CHAIN_TABLE} WHERE originator_id = ? "
+                "AND originator_version = ?",
+                (originator_id.hex, version),
+            )
+            row = c.fetchone()
+            return None if row is None else str(row["hash"])
+
+        links = self._links(stored_events, previous)
+        c.executemany(
+            f"INSERT INTO {CHAIN_TABLE} (originator_id, originator_version, hash) VALUES (?, ?, ?)",
+            [(i.hex, v, h) for i, v, h in links],
+        )
         record: IdempotencyRecord | None = kwargs.get("idempotency")
         if record is not None:
             c.execute(
@@ -55,6 +112,26 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
                 ),
             )
         return notification_ids
+
+    def select_links(self, originator_ids: Sequence[UUID]) -> dict[tuple[UUID, int], str]:
+        marks = ",".join("?" * len(originator_ids))
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT originator_id, originator_version, hash FROM {CHAIN_TABLE} "
+                f"WHERE originator_id IN ({marks})",
+                [i.hex for i in originator_ids],
+            )
+            return {
+                (UUID(r["originator_id"]), r["originator_version"]): r["hash"] for r in c.fetchall()
+            }
+
+    def select_last_links(self) -> dict[UUID, int]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT originator_id, MAX(originator_version) AS v FROM {CHAIN_TABLE} "
+                "GROUP BY originator_id"
+            )
+            return {UUID(r["originator_id"]): r["v"] for r in c.fetchall()}
 
     def select_idempotency(self, actor_id: str, key: str) -> IdempotencyRecord | None:
         with self.datastore.transaction(commit=False) as c:
@@ -80,14 +157,34 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
         )
 
 
-class PostgresCaseRecorder(PostgresApplicationRecorder):
-    """PostgreSQL recorder that also stores the command's idempotency key.
+class PostgresCaseRecorder(_Chained, PostgresApplicationRecorder):
+    """PostgreSQL recorder that also stores chain links and the command's idempotency key.
 
-    The key row is inserted before the table lock is taken, so two retries of one key
-    serialise on the key alone and never hold the events table lock while they wait.
+    Both are written before the events table lock is taken, keeping the locked section as
+    short as the library's own; two retries of one key serialise on the key alone.
     """
 
     def _insert_events(self, curs: Any, stored_events: Any, **kwargs: Any) -> None:
+        chain = Identifier(self.datastore.schema), Identifier(CHAIN_TABLE)
+
+        def previous(originator_id: UUID, version: int) -> str | None:
+            curs.execute(
+                SQL(
+                    "SELECT hash FROM {}.{} WHERE originator_id = %s AND originator_version = %s"
+                ).format(*chain),
+                (originator_id, version),
+                prepare=True,
+            )
+            row = curs.fetchone()
+            return None if row is None else str(row["hash"])
+
+        links = self._links(stored_events, previous)
+        curs.executemany(
+            SQL(
+                "INSERT INTO {}.{} (originator_id, originator_version, hash) VALUES (%s, %s, %s)"
+            ).format(*chain),
+            links,
+        )
         record: IdempotencyRecord | None = kwargs.get("idempotency")
         if record is not None:
             curs.execute(
@@ -108,6 +205,25 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                 ),
                 prepare=True,
             )
+
+    def select_links(self, originator_ids: Sequence[UUID]) -> dict[tuple[UUID, int], str]:
+        statement = SQL(
+            "SELECT originator_id, originator_version, hash FROM {}.{} "
+            "WHERE originator_id = ANY(%s)"
+        ).format(Identifier(self.datastore.schema), Identifier(CHAIN_TABLE))
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(statement, (list(originator_ids),))
+            return {
+                (r["originator_id"], r["originator_version"]): r["hash"] for r in curs.fetchall()
+            }
+
+    def select_last_links(self) -> dict[UUID, int]:
+        statement = SQL(
+            "SELECT originator_id, MAX(originator_version) AS v FROM {}.{} GROUP BY originator_id"
+        ).format(Identifier(self.datastore.schema), Identifier(CHAIN_TABLE))
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(statement)
+            return {r["originator_id"]: r["v"] for r in curs.fetchall()}
 
     def select_idempotency(self, actor_id: str, key: str) -> IdempotencyRecord | None:
         statement = SQL(
