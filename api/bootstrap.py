@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from api.auth import TokenVerifier, check_secret_strength, resolve_jwt_secret
+from application.access_log import AccessLog
 from application.migrate import upgrade
 from application.service import CaseTrail, Clock
 from application.settings import Settings
@@ -46,6 +47,7 @@ def build(
     if migrate:
         projections.setup()
     app.listeners.append(projections.wake)
+    app.access_log = AccessLog(engine)
     verifier = TokenVerifier(
         secret=secret,
         issuer=settings.jwt_issuer,

@@ -79,6 +79,57 @@ def token(
     )
 
 
+@app.command()
+def verify(
+    case: Annotated[str | None, typer.Option(help="one case id; default the whole store")] = None,
+) -> None:
+    """Check stored events against their tamper-evident chain; exit 1 on any break."""
+    from uuid import UUID
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from api.bootstrap import build
+    from application.verification import verify_aggregate, verify_store
+
+    container = build(Settings())
+    try:
+        if case is not None:
+            try:
+                case_id = UUID(case)
+            except ValueError:
+                raise typer.BadParameter("not a case id (UUID)", param_hint="--case") from None
+            result = verify_aggregate(container.app.recorder, case_id)
+            if result.ok and result.checked == 0:
+                typer.echo(f"no case {case_id}", err=True)
+                raise typer.Exit(2)
+            broken = {} if result.ok else {case_id: result}
+            checked = 1
+        else:
+            with Progress(
+                *Progress.get_default_columns()[:1],
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+            ) as bar:
+                task = bar.add_task("verifying events", total=None)
+                broken = verify_store(
+                    container.app.recorder,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )
+            checked = -1
+        for aggregate_id, result in sorted(broken.items(), key=lambda kv: str(kv[0])):
+            typer.echo(
+                f"BROKEN {aggregate_id} at version {result.first_bad_version}: {result.reason}"
+            )
+        if broken:
+            raise typer.Exit(1)
+        typer.echo(
+            "ok: every stored event matches its chain" + ("" if checked < 0 else f" ({case})")
+        )
+    finally:
+        container.close()
+
+
 @projections_app.command("run")
 def projections_run() -> None:
     """Run every projection in this process (worker mode) until SIGTERM or Ctrl-C.

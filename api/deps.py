@@ -15,6 +15,7 @@ from api.auth import AuthenticationError
 from api.bootstrap import Container
 from api.problems import ApiError
 from application.access import Actor
+from application.access_log import Reading
 from application.service import CaseTrail, IdempotencyKey
 
 _bearer = HTTPBearer(auto_error=False, description="JWT signed by the identity provider")
@@ -98,3 +99,14 @@ def idempotency(request: Request, key: str | None, body: BaseModel | None) -> Id
     )
     digest = hashlib.sha256(f"{request.method} {request.url.path} {canonical}".encode())
     return IdempotencyKey(key=key, request_hash=digest.hexdigest())
+
+
+def get_reading(request: Request) -> Reading:
+    """What the access log records of this read: the route template and request id."""
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    return Reading(
+        endpoint=f"{request.method} {route}", request_id=getattr(request.state, "request_id", "-")
+    )
+
+
+ReadingDep = Annotated[Reading, Depends(get_reading)]

@@ -386,3 +386,61 @@ class WorkloadItem(BaseModel):
 class Workload(BaseModel):
     team: str
     items: list[WorkloadItem]
+
+
+class TimelineItemView(BaseModel):
+    version: int
+    type: str
+    occurred_at: datetime
+    recorded_at: datetime
+    lateness_days: Decimal = Field(description="recorded minus occurred, in days")
+    actor_id: str
+    summary: str
+    data: dict[str, Any]
+    corrects_version: int | None = None
+    corrected_by: int | None = None
+
+
+class TimelineView(BaseModel):
+    case_id: UUID
+    crn: str
+    version: int
+    items: list[TimelineItemView]
+
+
+class IntegrityView(BaseModel):
+    ok: bool
+    first_bad_version: int | None
+    checked: int
+    reason: str | None = None
+
+
+class AccessLogItem(BaseModel):
+    id: int
+    at: datetime
+    actor_id: str
+    roles: list[str]
+    case_id: UUID | None
+    endpoint: str
+    request_id: str
+
+
+class AccessLogPage(BaseModel):
+    items: list[AccessLogItem]
+    next: str | None
+
+
+class AuditEventItem(BaseModel):
+    position: int
+    aggregate_id: UUID
+    aggregate_type: str
+    version: int
+    type: str
+    actor_id: str
+    occurred_at: datetime
+    recorded_at: datetime
+
+
+class AuditEventPage(BaseModel):
+    items: list[AuditEventItem]
+    next: str | None

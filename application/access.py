@@ -93,3 +93,15 @@ def check_spo_team(actor: Actor, team: str) -> None:
         raise AccessDeniedError("this view is for SPOs")
     if team not in actor.teams:
         raise AccessDeniedError(f"you are not an SPO of team {team!r}")
+
+
+def check_auditor(actor: Actor) -> None:
+    """Audit views (access log, cross-case events): auditors only."""
+    if not actor.has(AUDITOR):
+        raise AccessDeniedError("audit views are for auditors")
+
+
+def check_integrity(actor: Actor) -> None:
+    """Integrity checks: auditors and SFO reviewers."""
+    if not actor.has(AUDITOR, SFO_REVIEWER):
+        raise AccessDeniedError("integrity checks are for auditors and SFO reviewers")

@@ -28,3 +28,22 @@ event_chain = sa.Table(
     sa.Column("originator_version", sa.Integer, primary_key=True),
     sa.Column("hash", sa.String(64), nullable=False),
 )
+
+access_log = sa.Table(
+    "access_log",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor_id", sa.String(200), nullable=False),
+    sa.Column("roles", sa.String(200), nullable=False),
+    sa.Column("case_id", sa.Uuid, nullable=True),
+    sa.Column("endpoint", sa.String(200), nullable=False),
+    sa.Column("request_id", sa.String(64), nullable=False),
+    sa.Index("ix_access_log_case", "case_id", "id"),
+    sa.Index("ix_access_log_actor", "actor_id", "id"),
+)

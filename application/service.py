@@ -13,7 +13,15 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import Environment
 
-from application.access import Actor, check_admin, check_command, check_open_case, check_read_case
+from application.access import (
+    Actor,
+    check_admin,
+    check_command,
+    check_integrity,
+    check_open_case,
+    check_read_case,
+)
+from application.access_log import AccessLog, Reading
 from application.commands import CaseCommand, Command, OpenCase, RegisterStaff
 from application.errors import (
     AlreadyExistsError,
@@ -23,11 +31,13 @@ from application.errors import (
     PreconditionFailedError,
 )
 from application.history import HistoricalState, state_as_known_at, state_as_of, state_at_version
+from application.integrity import Integrity
 from application.secrets import resolve_secret
 from application.settings import Settings
 from application.store import IdempotencyRecord, event_store_env
+from application.timeline import TimelineItem, timeline
 from application.transcodings import register_all
-from application.verification import ChainedRecorder
+from application.verification import ChainedRecorder, verify_aggregate
 from domain.case import Case, Meta, to_record
 from domain.records import Record
 from domain.staff import Staff
@@ -74,6 +84,7 @@ class CaseTrail(Application[UUID]):
         )
         cast(ChainedRecorder, self.recorder).chain_key = key.encode()
         self.listeners: list[Callable[[], None]] = []
+        self.access_log: AccessLog | None = None  # set by the composition root
 
     def _notify(self, recordings: Any) -> None:
         """After a save: wake in-process listeners (embedded projection runners)."""
@@ -159,16 +170,23 @@ class CaseTrail(Application[UUID]):
 
     # -- reads -----------------------------------------------------------------------------
 
-    def get_case(self, case_id: UUID, actor: Actor) -> Case:
+    def get_case(self, case_id: UUID, actor: Actor, *, reading: Reading | None = None) -> Case:
         case = self._load_case(case_id)
         check_read_case(actor, case.state.team)
+        self._log_read(actor, case_id, reading)
         return case
 
     def case_records(
-        self, case_id: UUID, actor: Actor, *, after_version: int = 0, limit: int | None = None
+        self,
+        case_id: UUID,
+        actor: Actor,
+        *,
+        after_version: int = 0,
+        limit: int | None = None,
+        reading: Reading | None = None,
     ) -> tuple[Case, list[tuple[Case.Event, Record]]]:
         """The case (for its current version) and a page of its events in version order."""
-        case = self.get_case(case_id, actor)
+        case = self.get_case(case_id, actor, reading=reading)
         events = self.events.get(case_id, gt=after_version, limit=limit)
         page = [(cast(Case.Event, e), to_record(cast(Case.Event, e))) for e in events]
         return case, page
@@ -181,15 +199,55 @@ class CaseTrail(Application[UUID]):
         version: int | None = None,
         as_known_at: datetime | None = None,
         as_of: datetime | None = None,
+        reading: Reading | None = None,
     ) -> HistoricalState:
         """The case at a version, as known at a time, or as things had happened by a time."""
-        case = self.get_case(case_id, actor)
+        case = self.get_case(case_id, actor, reading=reading)
         records = [to_record(cast(Case.Event, e)) for e in self.events.get(case_id)]
         if as_known_at is not None:
             return state_as_known_at(records, as_known_at)
         if as_of is not None:
             return state_as_of(records, as_of)
         return state_at_version(records, case.version if version is None else version)
+
+    def case_timeline(
+        self,
+        case_id: UUID,
+        actor: Actor,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        types: set[str] | None = None,
+        reading: Reading | None = None,
+    ) -> tuple[Case, list[TimelineItem]]:
+        """The SFO chronology of a case (every event by occurred_at, with lateness)."""
+        case = self.get_case(case_id, actor, reading=reading)
+        entries = [
+            (to_record(cast(Case.Event, e)), cast(Case.Event, e).actor_id)
+            for e in self.events.get(case_id)
+        ]
+        return case, timeline(entries, since=since, until=until, types=types)
+
+    def verify_case(
+        self,
+        case_id: UUID,
+        actor: Actor,
+        *,
+        known_version: int | None = None,
+        reading: Reading | None = None,
+    ) -> Integrity:
+        """Check the case's stored events against their chain. Never decodes an event, so a
+        damaged one is a reported break, not an error."""
+        check_integrity(actor)
+        result = verify_aggregate(self.recorder, case_id, known_version)
+        if result.ok and result.checked == 0:
+            raise NotFoundError(f"no case {case_id}")
+        self._log_read(actor, case_id, reading)
+        return result
+
+    def _log_read(self, actor: Actor, case_id: UUID, reading: Reading | None) -> None:
+        if self.access_log is not None:
+            self.access_log.record(actor, case_id, reading or Reading("application", "-"))
 
     def get_staff(self, staff_id: str) -> Staff:
         try:

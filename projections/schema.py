@@ -85,3 +85,19 @@ staff_directory = sa.Table(
     sa.Column("training", sa.JSON, nullable=False),
     sa.Index("ix_staff_directory_team", "generation", "team"),
 )
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("generation", sa.Integer, primary_key=True),
+    sa.Column("position", sa.BigInteger, primary_key=True),
+    sa.Column("aggregate_id", sa.Uuid, nullable=False),
+    sa.Column("aggregate_type", sa.String(20), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("type", sa.String(60), nullable=False),
+    sa.Column("actor_id", sa.String(200), nullable=False),
+    sa.Column("occurred_at", UTCDateTime(), nullable=False),
+    sa.Column("recorded_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_audit_events_actor", "generation", "actor_id", "position"),
+    sa.Index("ix_audit_events_type", "generation", "type", "position"),
+)

@@ -13,6 +13,7 @@ from eventsourcing.persistence import ApplicationRecorder, EventStore, Mapper
 from prometheus_client import Counter, Gauge
 
 from projections import tracking
+from projections.audit_events import AuditEventsProjection
 from projections.base import Projection
 from projections.case_list import CaseListProjection
 from projections.coordination import Waker
@@ -45,7 +46,7 @@ class Status:
 
 
 def all_projections(history: CaseHistory) -> list[Projection]:
-    return [CaseListProjection(history), StaffDirectoryProjection()]
+    return [CaseListProjection(history), StaffDirectoryProjection(), AuditEventsProjection()]
 
 
 class ProjectionSystem:

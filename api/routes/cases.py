@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
 
 from api import schemas as s
-from api.deps import ActorDep, ServiceDep
+from api.deps import ActorDep, ReadingDep, ServiceDep
 from api.problems import ApiError
 from api.routes.casework import PROBLEM_RESPONSES
 from domain.records import plain
@@ -21,9 +21,11 @@ READ_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/cases/{case_id}", response_model=s.CaseView, responses=READ_RESPONSES)
-def get_case(case_id: UUID, response: Response, service: ServiceDep, actor: ActorDep) -> Any:
+def get_case(
+    case_id: UUID, response: Response, service: ServiceDep, actor: ActorDep, reading: ReadingDep
+) -> Any:
     """The case's current state, replayed from its events; ETag is its version."""
-    case = service.get_case(case_id, actor)
+    case = service.get_case(case_id, actor, reading=reading)
     response.headers["ETag"] = f'"{case.version}"'
     return {"case_id": case.id, "version": case.version, **case.state.to_dict()}
 
@@ -34,13 +36,16 @@ def get_events(
     request: Request,
     service: ServiceDep,
     actor: ActorDep,
+    reading: ReadingDep,
     after_version: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int | None, Query(ge=1)] = None,
 ) -> Any:
     """The case's full event stream in version order, a page at a time (auditor replay)."""
     max_page = request.app.state.container.settings.page_size_max
     page_size = min(limit or max_page, max_page)
-    case, page = service.case_records(case_id, actor, after_version=after_version, limit=page_size)
+    case, page = service.case_records(
+        case_id, actor, after_version=after_version, limit=page_size, reading=reading
+    )
     items = [
         {
             "version": record["version"],
@@ -67,6 +72,7 @@ def get_state(
     case_id: UUID,
     service: ServiceDep,
     actor: ActorDep,
+    reading: ReadingDep,
     version: Annotated[int | None, Query(ge=1, description="the case at this version")] = None,
     as_known_at: Annotated[
         AwareDatetime | None, Query(description="as known then: events recorded by this time")
@@ -82,6 +88,6 @@ def get_state(
             400, "one-view", "Choose one view", "give at most one of version, as_known_at, as_of"
         )
     historical = service.case_state(
-        case_id, actor, version=version, as_known_at=as_known_at, as_of=as_of
+        case_id, actor, version=version, as_known_at=as_known_at, as_of=as_of, reading=reading
     )
     return {"case_id": case_id, **historical.to_dict()}
