@@ -98,6 +98,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+            # FastAPI's own fallback for bodies json cannot take (huge numbers, deep nesting).
+            return problem(
+                request,
+                400,
+                "malformed-json",
+                "The body is not valid JSON",
+                "the body could not be parsed as JSON",
+                errors=[{"field": "body", "message": str(exc.detail)}],
+            )
         code = {
             401: "unauthorized",
             403: "forbidden",
@@ -114,6 +124,10 @@ def install(app: FastAPI) -> None:
             str(exc.detail),
             headers=dict(exc.headers or {}),
         )
+
+    @app.exception_handler(OverflowError)
+    async def overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        return problem(request, 422, "out-of-range", "A number is out of range", str(exc))
 
     @app.exception_handler(OperationalError)
     async def store_unavailable(request: Request, exc: OperationalError) -> JSONResponse:

@@ -40,18 +40,22 @@ class Rule(Enum):
 def check_command(actor: Actor, rule: Rule, case_team: str | None) -> None:
     """Raise unless ``actor`` may run a command under ``rule`` on a case of ``case_team``.
 
-    A case of another team answers 404, not 403: a 403 would reveal that it exists.
+    A team-scoped user (practitioner, SPO) gets 404 for another team's case whatever the
+    command, before any role check: a 403 would reveal that the case exists.
     """
     allowed = {
         Rule.CASEWORK: (PRACTITIONER, SPO),
         Rule.SPO_ONLY: (SPO,),
         Rule.SFO: (SPO, ADMIN),
     }[rule]
-    if not actor.has(*allowed):
-        raise AccessDeniedError(f"this command needs the role {' or '.join(allowed)}")
     if rule is Rule.SFO and actor.has(ADMIN):
         return
-    if case_team is not None and case_team not in actor.teams:
+    in_scope = case_team is None or case_team in actor.teams
+    if actor.has(PRACTITIONER, SPO) and not in_scope:
+        raise NotFoundError("no such case in your teams")
+    if not actor.has(*allowed):
+        raise AccessDeniedError(f"this command needs the role {' or '.join(allowed)}")
+    if not in_scope:
         raise NotFoundError("no such case in your teams")
 
 

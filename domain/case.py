@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import typing
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
@@ -23,6 +24,7 @@ from domain.errors import (
     OutcomeAlreadyRecordedError,
     ReferralClosedError,
     RegistrationStateError,
+    ResponseBeforeRequestError,
     SentenceTypeError,
     UnknownAppointmentError,
     UnknownEnquiryError,
@@ -30,7 +32,7 @@ from domain.errors import (
     UnknownSignificantEventError,
     UnknownVersionError,
 )
-from domain.records import Record
+from domain.records import Record, apply_corrections
 from domain.state import CaseState
 from domain.vocabulary import (
     Agency,
@@ -66,8 +68,21 @@ METADATA_FIELDS = frozenset(
     }
 )
 # Identifiers that other events refer to: a mistake there is a new event, not a correction.
+# `trigger` is derived from significant_event_version, which is itself such an identifier.
+# `team` and `pdu` decide who may see a case: they change by a transfer (an SPO's), never by
+# a correction.
+CRN = re.compile(r"[A-Z][0-9]{6}")
 UNCORRECTABLE_FIELDS = frozenset(
-    {"appointment_id", "referral_id", "enquiry_id", "appointment_ids", "significant_event_version"}
+    {
+        "team",
+        "pdu",
+        "appointment_id",
+        "referral_id",
+        "enquiry_id",
+        "appointment_ids",
+        "significant_event_version",
+        "trigger",
+    }
 )
 
 
@@ -88,6 +103,25 @@ def check_not_in_future(occurred_at: datetime, now: datetime) -> None:
         raise OccurredInFutureError(
             f"occurred_at {occurred_at.isoformat()} is after now ({now.isoformat()})"
         )
+
+
+def check_values(event_type: str, data: dict[str, Any]) -> None:
+    """Value rules of an event's fields: the same for a command and for a correction of it."""
+    if event_type == "MappaLevelSet" and (
+        not 1 <= data["category"] <= 4 or not 1 <= data["level"] <= 3
+    ):
+        raise InvalidValueError("MAPPA category is 1-4 and level 1-3")
+    if event_type == "UnpaidWorkSessionRecorded" and (
+        not data["hours"].is_finite() or data["hours"] < 0
+    ):
+        raise InvalidValueError("hours must be a finite number, not negative")
+    if event_type == "Opened":
+        if data["expected_end_date"] < data["start_date"]:
+            raise InvalidValueError("expected_end_date is before start_date")
+        if "crn" in data and not CRN.fullmatch(data["crn"]):
+            raise InvalidValueError("a CRN is one capital letter and six digits, e.g. X123456")
+    if event_type == "AppointmentScheduled" and data["starts_at"].tzinfo is None:
+        raise InvalidValueError("starts_at must carry a UTC offset")
 
 
 class Case(Aggregate):
@@ -294,6 +328,12 @@ class Case(Aggregate):
                 f"not on {_code(self.state.sentence_type)}"
             )
 
+    def _check_corrected_time(self, target: Record, occurred_at: datetime, now: datetime) -> None:
+        if target["type"] == "Opened":  # the opening itself may move earlier (or later)
+            check_not_in_future(occurred_at, now)
+            return
+        self.check_time(occurred_at, now, court_work=_is_court_work(self, target))
+
     # -- commands --------------------------------------------------------------------------
 
     @classmethod
@@ -314,8 +354,7 @@ class Case(Aggregate):
         case_id: UUID | None = None,
     ) -> Case:
         check_not_in_future(meta.occurred_at, meta.now)
-        if expected_end_date < start_date:
-            raise InvalidValueError("expected_end_date is before start_date")
+        check_values("Opened", {"start_date": start_date, "expected_end_date": expected_end_date})
         return cls._create(
             cls.Opened,
             id=case_id,
@@ -376,10 +415,15 @@ class Case(Aggregate):
     def record_enquiry_response(
         self, meta: Meta, *, enquiry_id: str, concerns: bool, summary: str
     ) -> None:
-        self.check_open(meta, court_work=True)
         enquiry = self.state.enquiries.get(enquiry_id)
         if enquiry is None:
             raise UnknownEnquiryError(f"no enquiry {enquiry_id!r} was requested on this case")
+        self.check_open(meta, court_work=enquiry["stage"] is EnquiryStage.COURT)
+        if meta.occurred_at < enquiry["occurred_at"]:
+            raise ResponseBeforeRequestError(
+                f"the response ({meta.occurred_at.isoformat()}) predates the request "
+                f"({enquiry['occurred_at'].isoformat()})"
+            )
         if enquiry["response"] is not None:
             raise EnquiryAlreadyAnsweredError(f"enquiry {enquiry_id!r} already has a response")
         self._trigger(
@@ -425,8 +469,7 @@ class Case(Aggregate):
 
     def set_mappa_level(self, meta: Meta, *, category: int, level: int) -> None:
         self.check_open(meta)
-        if not 1 <= category <= 4 or not 1 <= level <= 3:
-            raise InvalidValueError("MAPPA category is 1-4 and level 1-3")
+        check_values("MappaLevelSet", {"category": category, "level": level})
         self._trigger(self.MappaLevelSet, meta, category=category, level=level)
 
     def agree_sentence_plan(
@@ -458,8 +501,7 @@ class Case(Aggregate):
         self.check_open(meta)
         if appointment_id in self.state.appointments:
             raise DuplicateIdError(f"appointment {appointment_id!r} is already scheduled")
-        if starts_at.tzinfo is None:
-            raise InvalidValueError("starts_at must carry a UTC offset")
+        check_values("AppointmentScheduled", {"starts_at": starts_at})
         self._trigger(
             self.AppointmentScheduled,
             meta,
@@ -542,8 +584,7 @@ class Case(Aggregate):
 
     def record_unpaid_work_session(self, meta: Meta, *, hours: Decimal, attended: bool) -> None:
         self.check_open(meta)
-        if hours < 0:
-            raise InvalidValueError("hours cannot be negative")
+        check_values("UnpaidWorkSessionRecorded", {"hours": hours})
         self._trigger(self.UnpaidWorkSessionRecorded, meta, hours=hours, attended=attended)
 
     def report_significant_event(
@@ -621,10 +662,11 @@ class Case(Aggregate):
                 f"correctable: {', '.join(sorted(correctable)) or 'none'}"
             )
         coerced = {name: coerce(value, hints[name], name) for name, value in replacement.items()}
+        fields_after = {k: v for k, v in coerced.items() if k != "occurred_at"}
+        effective = {r["version"]: r for r in apply_corrections(self.history)[0]}
+        check_values(target["type"], {**effective[corrects_version]["data"], **fields_after})
         if "occurred_at" in coerced:
-            self.check_time(
-                coerced["occurred_at"], meta.now, court_work=target["type"] == "CourtReportPrepared"
-            )
+            self._check_corrected_time(target, coerced["occurred_at"], meta.now)
         self._trigger(
             self.Corrected,
             meta,
@@ -632,6 +674,18 @@ class Case(Aggregate):
             reason=reason,
             replacement=coerced,
         )
+
+
+def _is_court_work(case: Case, record: Record) -> bool:
+    """Court work may predate the opening: court reports and court-stage enquiries."""
+    if record["type"] == "CourtReportPrepared":
+        return True
+    if record["type"] == "EnquiryRequested":
+        return bool(record["data"]["stage"] is EnquiryStage.COURT)
+    if record["type"] == "EnquiryResponded":
+        enquiry = case.state.enquiries.get(record["data"]["enquiry_id"])
+        return enquiry is not None and enquiry["stage"] is EnquiryStage.COURT
+    return False
 
 
 def to_record(event: Case.Event) -> Record:

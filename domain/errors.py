@@ -62,6 +62,11 @@ class EnquiryAlreadyAnsweredError(DomainError):
     title = "This enquiry already has a response"
 
 
+class ResponseBeforeRequestError(DomainError):
+    code = "response-before-request"
+    title = "A response cannot predate its request"
+
+
 class DuplicateIdError(DomainError):
     code = "duplicate-id"
     title = "An item with this id already exists on the case"

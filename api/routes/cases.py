@@ -15,6 +15,7 @@ from api.routes.casework import PROBLEM_RESPONSES
 from domain.records import plain
 
 router = APIRouter(tags=["case history"])
+MAX_VERSION = 2**31 - 1  # versions are 32-bit in every store; larger is a 422, not an overflow
 READ_RESPONSES: dict[int | str, dict[str, Any]] = {
     k: v for k, v in PROBLEM_RESPONSES.items() if k in (401, 403, 404, 422)
 }
@@ -37,8 +38,8 @@ def get_events(
     service: ServiceDep,
     actor: ActorDep,
     reading: ReadingDep,
-    after_version: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int | None, Query(ge=1)] = None,
+    after_version: Annotated[int, Query(ge=0, le=MAX_VERSION)] = 0,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
 ) -> Any:
     """The case's full event stream in version order, a page at a time (auditor replay)."""
     max_page = request.app.state.container.settings.page_size_max
@@ -73,7 +74,9 @@ def get_state(
     service: ServiceDep,
     actor: ActorDep,
     reading: ReadingDep,
-    version: Annotated[int | None, Query(ge=1, description="the case at this version")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=MAX_VERSION, description="the case at this version")
+    ] = None,
     as_known_at: Annotated[
         AwareDatetime | None, Query(description="as known then: events recorded by this time")
     ] = None,

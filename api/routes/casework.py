@@ -55,9 +55,14 @@ class CommandContext:
     idempotency_key: str | None
 
     def run(
-        self, command_class: type[c.CaseCommand], case_id: UUID, body: s.Body, **extra: Any
+        self,
+        command_class: type[c.CaseCommand],
+        case_id: UUID,
+        body: s.Body,
+        drop: frozenset[str] = frozenset(),
+        **extra: Any,
     ) -> s.CommandResult:
-        values = body.model_dump(exclude={"occurred_at"})
+        values = body.model_dump(exclude={"occurred_at", *drop})
         values.update(extra)
         command = command_class(case_id=case_id, occurred_at=body.occurred_at, **values)
         written = self.service.execute(
@@ -233,14 +238,13 @@ def report_significant_event(
 @router.post("/cases/{case_id}/risk-reviews", **POST)
 def complete_risk_review(case_id: UUID, body: s.RiskReviewBody, ctx: Ctx) -> s.CommandResult:
     """Record a completed risk review (`RiskReviewCompleted`)."""
-    values = body.model_dump(exclude={"occurred_at", "trigger"})
     version = None if body.trigger == "scheduled" else int(body.trigger)
     return ctx.run(
         c.CompleteRiskReview,
         case_id,
         body,
+        drop=frozenset({"trigger"}),
         significant_event_version=version,
-        **{k: v for k, v in values.items() if k not in {"trigger"}},
     )
 
 

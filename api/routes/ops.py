@@ -44,7 +44,16 @@ def ready(container: ContainerDep) -> Any:
     }
 
 
-@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "Prometheus text exposition format",
+        }
+    },
+)
 def metrics(container: ContainerDep) -> Response:
     """Prometheus metrics: HTTP requests and latency, projection lag and throughput."""
     for status in container.projections.status():

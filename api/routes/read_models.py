@@ -25,7 +25,11 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 MinPosition = Annotated[
     int | None,
-    Query(ge=0, description="wait until the read model has applied this position (a command's)"),
+    Query(
+        ge=0,
+        le=2**63 - 1,
+        description="wait until the read model has applied this position (a command's)",
+    ),
 ]
 Limit = Annotated[int, Query(ge=1, le=10_000, description="page size (capped by the server)")]
 
