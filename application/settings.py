@@ -3,14 +3,41 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class OversightSettings(BaseModel):
+    """Thresholds of the oversight queue, compliance rates and quality indicators.
+
+    Set one as ``CASETRAIL_OVERSIGHT__<NAME>``, e.g. ``CASETRAIL_OVERSIGHT__INDUCTION_DAYS=5``.
+    Days are business days in England (bank holidays excluded) unless the name says otherwise.
+    """
+
+    induction_days: int = Field(default=5, ge=1, description="opening to induction")
+    sentence_plan_days: int = Field(default=15, ge=1, description="induction to sentence plan")
+    enforcement_decision_days: int = Field(
+        default=5, ge=1, description="unacceptable failure to enforcement decision"
+    )
+    oversight_after_risk_days: int = Field(
+        default=5, ge=1, description="high-risk assessment or escalation to SPO oversight"
+    )
+    oversight_interval_calendar_days: int = Field(default=90, ge=1)
+    mappa_level1_review_calendar_days: int = Field(default=90, ge=1)
+    risk_review_days: int = Field(default=5, ge=1, description="significant event to review")
+    enquiry_response_days: int = Field(default=10, ge=1)
+    recall_decision_hours: int = Field(default=24, ge=1, description="recall request to decision")
+    home_visit_days: int = Field(default=20, ge=1, description="induction to home visit")
+    due_soon_days: int = Field(default=5, ge=0, description="queue lists items due this soon")
+    unpaid_work_completion_months: int = Field(default=12, ge=1)
 
 
 class Settings(BaseSettings):
     """Every ``CASETRAIL_*`` setting, with its default."""
 
-    model_config = SettingsConfigDict(env_prefix="CASETRAIL_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="CASETRAIL_", env_nested_delimiter="__", extra="ignore"
+    )
 
     env: Literal["development", "test", "production"] = "development"
     database_url: str = Field(
@@ -39,6 +66,16 @@ class Settings(BaseSettings):
     projection_batch_size: int = Field(default=1000, ge=1, le=10_000)
     read_wait_seconds: float = Field(
         default=3.0, ge=0, description="how long a GET waits for min_position before 503"
+    )
+    oversight: OversightSettings = Field(default_factory=OversightSettings)
+    encryption_key: str | None = Field(
+        default=None, description="base64 of 32 bytes: encrypts event payloads at rest (AES-GCM)"
+    )
+    jwt_public_key: str | None = Field(
+        default=None, description="RS256: a PEM public key, or the path of a PEM or JWKS file"
+    )
+    rate_limit: str | None = Field(
+        default=None, description="per-token command rate limit, e.g. 600/minute; off if unset"
     )
     log_level: str = "INFO"
     log_json: bool | None = Field(default=None, description="JSON logs; default on in production")
