@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from projections.base import Batch, Projection
+from projections.base import Batch, Generation, Projection
 from projections.schema import audit_events
 
 
@@ -15,7 +15,7 @@ class AuditEventsProjection(Projection):
     name = "audit_events"
     tables = (audit_events,)
 
-    def process(self, conn: sa.Connection, generation: int, batch: Batch) -> None:
+    def process(self, conn: sa.Connection, generation: Generation, batch: Batch) -> None:
         rows = [
             {
                 "generation": generation,
@@ -41,7 +41,7 @@ def _recorded(event: Any) -> datetime:
 
 def query_audit_events(
     conn: sa.Connection,
-    generation: int,
+    generation: Generation,
     *,
     actor_id: str | None,
     type_: str | None,

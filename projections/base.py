@@ -12,7 +12,10 @@ from eventsourcing.utils import get_topic
 from sqlalchemy.dialects import postgresql, sqlite
 
 Event = DomainEventProtocol[Any]
-Batch = Sequence[tuple[int, Event]]  # (notification id, decoded event), in id order
+# (notification id, decoded event), in id order
+Batch = Sequence[tuple[int, Event]]
+# A generation number, or the live one resolved inside the reading statement (tracking.live).
+Generation = int | sa.ScalarSelect[Any]
 
 
 class Projection(ABC):

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from domain.case import Case
 from domain.state import CaseState
-from projections.base import Event, RowProjection
+from projections.base import Event, Generation, RowProjection
 from projections.history import CaseHistory
 from projections.schema import case_list
 
@@ -97,7 +97,12 @@ class CaseFilter:
 
 
 def query_cases(
-    conn: sa.Connection, generation: int, where: CaseFilter, *, limit: int, cursor: str | None
+    conn: sa.Connection,
+    generation: Generation,
+    where: CaseFilter,
+    *,
+    limit: int,
+    cursor: str | None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of cases ordered by CRN then case id; the cursor is opaque to clients."""
     t = case_list

@@ -86,10 +86,15 @@ def runner_lock(engine: sa.Engine, name: str) -> RunnerLock:
     return FileLock(Path(f"{database}.{name}.lock"))
 
 
+def notify_channel(recorder: object) -> str:
+    """The channel the store NOTIFYs on: its events table's name (e.g. casetrail_events)."""
+    return str(getattr(recorder, "channel_name", "stored_events"))
+
+
 class Waker:
     """Waits for new events: in-process saves always wake it; PostgreSQL NOTIFY too."""
 
-    def __init__(self, engine: sa.Engine, channel: str = "stored_events", poll: float = 0.1):
+    def __init__(self, engine: sa.Engine, channel: str, poll: float = 0.1):
         self.local = threading.Event()
         self.poll = poll
         self.dsn: str | None = None

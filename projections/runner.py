@@ -16,7 +16,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 
 from projections import tracking
 from projections.base import Batch, Projection
-from projections.coordination import RunnerLock, Waker, runner_lock
+from projections.coordination import RunnerLock, Waker, notify_channel, runner_lock
 from projections.schema import projection_active, projection_tracking
 
 logger = logging.getLogger(__name__)
@@ -61,11 +61,12 @@ class Runner:
         self.recorder = recorder
         self.mapper = mapper
         self.batch_size = batch_size
-        self.waker = waker or Waker(engine)
+        self.waker = waker or Waker(engine, notify_channel(recorder))
         self.on_batch = on_batch
         self.topics = projection.topics()
         self._pool: ThreadPoolExecutor | None = None
         self._next: Future[Fetched] | None = None
+        self._committed: dict[int, int] = {}  # generation -> position this runner committed
 
     @property
     def name(self) -> str:
@@ -80,10 +81,11 @@ class Runner:
         head = self.head()
         if after >= head:
             return Fetched(after, head, after, [])
+        limit = self.batch_size  # read once: a prefetch must not see it change mid-way
         notifications = self.recorder.select_notifications(
-            start=after + 1, limit=self.batch_size, stop=head, topics=self.topics
+            start=after + 1, limit=limit, stop=head, topics=self.topics
         )
-        full = len(notifications) == self.batch_size
+        full = len(notifications) == limit
         position = notifications[-1].id if full else head
         batch = [(n.id, self.mapper.to_domain_event(n)) for n in notifications]
         return Fetched(after, head, position, batch)
@@ -105,6 +107,10 @@ class Runner:
                         live if live is not None else tracking.ensure_active(conn, self.name)
                     )
                 current = tracking.read(conn, self.name, generation, lock=True)
+                if current.position != self._committed.get(generation):
+                    # Someone else moved this projection since our last commit (a standby,
+                    # a catch-up beside a worker): rows we cached may be stale.
+                    self.projection.forget()
                 if fetched is None or fetched.after != current.position:
                     fetched = self.fetch(current.position)
                 if fetched.position <= current.position:
@@ -123,8 +129,10 @@ class Runner:
                 )
         except BaseException:
             self.projection.forget()
+            self._committed.pop(generation, None)  # type: ignore[arg-type]
             raise
         self.projection.committed()
+        self._committed[generation] = fetched.position
         result = BatchResult(fetched.position, fetched.head, len(fetched.batch))
         if self.on_batch is not None:
             self.on_batch(self.name, result)
@@ -142,12 +150,13 @@ class Runner:
         self._next = None
 
     def catch_up(self, generation: int | None = None, progress: Progress | None = None) -> int:
-        """Run batches until caught up with the head seen at the last batch; the position."""
+        """Run batches until the projection has applied the head as of this call."""
+        target = self.head()
         while True:
             result = self.run_batch(generation)
             if progress is not None:
-                progress(result.position, result.head)
-            if result.caught_up:
+                progress(result.position, max(result.head, target))
+            if result.position >= target:
                 return result.position
 
     def run_forever(self, stop: threading.Event, *, idle_wait: float = 1.0) -> None:
@@ -206,8 +215,23 @@ def rebuild(runner: Runner, progress: Progress | None = None) -> int:
         raise RuntimeError(f"a rebuild of {runner.name} is already running")
     try:
         with runner.engine.begin() as conn:
-            tracking.ensure_active(conn, runner.name)
+            live = tracking.ensure_active(conn, runner.name)
             t = projection_tracking
+            # A rebuild that failed or was killed left its generation behind: clear it.
+            abandoned = (
+                conn.execute(
+                    sa.select(t.c.generation).where(
+                        t.c.projection == runner.name, t.c.generation != live
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for generation in abandoned:
+                runner.projection.clear(conn, generation)
+                conn.execute(
+                    sa.delete(t).where(t.c.projection == runner.name, t.c.generation == generation)
+                )
             latest = conn.execute(
                 sa.select(sa.func.max(t.c.generation)).where(t.c.projection == runner.name)
             ).scalar_one()

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from domain.staff import Staff
-from projections.base import Event, RowProjection
+from projections.base import Event, Generation, RowProjection
 from projections.schema import case_list, staff_directory
 
 
@@ -34,7 +34,7 @@ class StaffDirectoryProjection(RowProjection):
 
 
 def query_staff(
-    conn: sa.Connection, generation: int, *, team: str | None, limit: int, after: str | None
+    conn: sa.Connection, generation: Generation, *, team: str | None, limit: int, after: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     t = staff_directory
     query = sa.select(t).where(t.c.generation == generation)
@@ -51,7 +51,7 @@ def query_staff(
 
 
 def query_workload(
-    conn: sa.Connection, staff_generation: int, cases_generation: int, team: str
+    conn: sa.Connection, staff_generation: Generation, cases_generation: Generation, team: str
 ) -> list[dict[str, Any]]:
     """Per practitioner of ``team``: active cases, capacity and percent of capacity."""
     s, c = staff_directory, case_list

@@ -16,7 +16,7 @@ from projections import tracking
 from projections.audit_events import AuditEventsProjection
 from projections.base import Projection
 from projections.case_list import CaseListProjection
-from projections.coordination import Waker
+from projections.coordination import Waker, notify_channel
 from projections.history import CaseHistory
 from projections.runner import BatchResult, Progress, Runner, rebuild, wait_for
 from projections.staff_directory import StaffDirectoryProjection
@@ -63,6 +63,7 @@ class ProjectionSystem:
         self.engine = engine
         self.recorder = recorder
         self.mapper = mapper
+        self.channel = notify_channel(recorder)
         self.batch_size = batch_size
         self.history = CaseHistory(EventStore(mapper=mapper, recorder=recorder))
         self.runners = {p.name: self._runner(p) for p in all_projections(self.history)}
@@ -85,7 +86,7 @@ class ProjectionSystem:
             recorder=self.recorder,
             mapper=self.mapper,
             batch_size=self.batch_size,
-            waker=Waker(self.engine),
+            waker=Waker(self.engine, self.channel),
             on_batch=_record_metrics,
         )
 
@@ -141,6 +142,11 @@ class ProjectionSystem:
             return True
         self.wake()
         return wait_for(self.engine, name, position, timeout)
+
+    def live(self, name: str) -> Any:
+        """The live generation of ``name`` for a read, resolved inside the read's statement."""
+        self.runner(name)  # unknown names fail here
+        return tracking.live(name)
 
     def generation(self, name: str) -> int:
         with self.engine.connect() as conn:

@@ -37,6 +37,16 @@ def _lock(query: Any, conn: sa.Connection) -> Any:
     return query.with_for_update() if conn.dialect.name == "postgresql" else query
 
 
+def live(projection: str) -> Any:
+    """The live generation as a scalar subquery: a read resolves it in its own statement, so a
+    rebuild's swap can never leave it reading a generation that has just been deleted."""
+    return (
+        sa.select(projection_active.c.generation)
+        .where(projection_active.c.projection == projection)
+        .scalar_subquery()
+    )
+
+
 def active_generation(conn: sa.Connection, projection: str, *, lock: bool = False) -> int | None:
     query = sa.select(projection_active.c.generation).where(
         projection_active.c.projection == projection
@@ -106,11 +116,15 @@ def advance(
 
 
 def mark_caught_up(conn: sa.Connection, tracking: Tracking) -> None:
+    """Caught up (again): a failure that a retry has overcome is cleared too."""
     t = projection_tracking
+    values: dict[str, Any] = {"caught_up_at": now(), "updated_at": now()}
+    if tracking.status == FAILED:
+        values.update(status=RUNNING, error=None)
     conn.execute(
         sa.update(t)
         .where(t.c.projection == tracking.projection, t.c.generation == tracking.generation)
-        .values(caught_up_at=now(), updated_at=now())
+        .values(**values)
     )
 
 

@@ -82,7 +82,7 @@ def get_integrity(
 
     An altered, deleted or reordered event is named by its version.
     """
-    generation = container.projections.generation("case_list")
+    generation = container.projections.live("case_list")
     with container.engine.connect() as conn:
         known = conn.execute(
             sa.select(case_list.c.version).where(
@@ -135,7 +135,7 @@ def audit_events(
     """Every event with its actor, across cases: all that one user recorded (auditors)."""
     check_auditor(actor)
     read_your_writes(container, "audit_events", min_position=min_position)
-    generation = container.projections.generation("audit_events")
+    generation = container.projections.live("audit_events")
     with container.engine.connect() as conn:
         items, after = query_audit_events(
             conn,

@@ -75,7 +75,7 @@ def list_cases(
         status=status,
     )
     page = min(limit, container.settings.page_size_max)
-    generation = container.projections.generation("case_list")
+    generation = container.projections.live("case_list")
     try:
         with container.engine.connect() as conn:
             items, next_cursor = query_cases(conn, generation, where, limit=page, cursor=cursor)
@@ -96,7 +96,7 @@ def list_staff(
     """The staff directory; any signed-in user."""
     read_your_writes(container, "staff_directory", min_position=min_position)
     page = min(limit, container.settings.page_size_max)
-    generation = container.projections.generation("staff_directory")
+    generation = container.projections.live("staff_directory")
     with container.engine.connect() as conn:
         items, next_cursor = query_staff(conn, generation, team=team, limit=page, after=cursor)
     return {"items": items, "next": next_cursor}
@@ -115,8 +115,8 @@ def workload(
     with container.engine.connect() as conn:
         items = query_workload(
             conn,
-            container.projections.generation("staff_directory"),
-            container.projections.generation("case_list"),
+            container.projections.live("staff_directory"),
+            container.projections.live("case_list"),
             team,
         )
     return {"team": team, "items": items}
