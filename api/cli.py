@@ -130,6 +130,33 @@ def verify(
         container.close()
 
 
+@app.command()
+def erase(
+    crn: Annotated[str, typer.Option(help="the person's CRN, e.g. X123456")],
+    reason: Annotated[str, typer.Option(help="why (recorded on each case)")],
+    by: Annotated[str, typer.Option(help="who is erasing (recorded as the actor)")] = "cli-admin",
+) -> None:
+    """Erase a person's personal data by destroying their data keys (crypto-shredding)."""
+    import re
+
+    from api.bootstrap import build
+    from application.access import ADMIN, Actor
+    from application.errors import NotFoundError
+
+    if not re.fullmatch(r"[A-Z][0-9]{6}", crn):
+        raise typer.BadParameter("a CRN is one capital letter and six digits", param_hint="--crn")
+    container = build(Settings())
+    try:
+        written = container.app.erase_person(crn, reason, Actor(by, frozenset({ADMIN})))
+    except NotFoundError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    finally:
+        container.close()
+    for w in written:
+        typer.echo(f"erased: case {w.aggregate_id} (erasure recorded as version {w.version})")
+
+
 @projections_app.command("run")
 def projections_run() -> None:
     """Run every projection in this process (worker mode) until SIGTERM or Ctrl-C.

@@ -293,6 +293,9 @@ class CaseStateView(BaseModel):
     sfo_notifications: list[dict[str, Any]]
     transfers: list[dict[str, Any]]
     corrected_by: dict[str, int] = Field(description="corrected version -> correcting version")
+    erased_at: datetime | None = Field(
+        default=None, description="when the person's personal data was erased"
+    )
 
 
 class CaseView(CaseStateView):
@@ -444,3 +447,13 @@ class AuditEventItem(BaseModel):
 class AuditEventPage(BaseModel):
     items: list[AuditEventItem]
     next: str | None
+
+
+class ErasureBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[StrictStr, Field(min_length=1, max_length=500)]
+
+
+class ErasureResult(BaseModel):
+    crn: str
+    cases: list[CommandResult] = Field(description="the erasure event recorded on each case")

@@ -47,3 +47,15 @@ access_log = sa.Table(
     sa.Index("ix_access_log_case", "case_id", "id"),
     sa.Index("ix_access_log_actor", "actor_id", "id"),
 )
+
+data_keys = sa.Table(
+    "data_keys",
+    metadata,
+    sa.Column("aggregate_id", sa.Uuid, primary_key=True),
+    sa.Column("crn", sa.String(7), nullable=False),
+    sa.Column("wrapped", sa.LargeBinary, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("destroyed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("reason", sa.String(500), nullable=True),
+    sa.Index("ix_data_keys_crn", "crn"),
+)

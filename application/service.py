@@ -10,7 +10,7 @@ from typing import Any, Protocol, cast
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper
 from eventsourcing.utils import Environment
 
 from application.access import (
@@ -32,6 +32,8 @@ from application.errors import (
 )
 from application.history import HistoricalState, state_as_known_at, state_as_of, state_at_version
 from application.integrity import Integrity
+from application.keys import KeyStore, master_key, subkey
+from application.sealing import SealingMapper
 from application.secrets import resolve_secret
 from application.settings import Settings
 from application.store import IdempotencyRecord, event_store_env
@@ -39,6 +41,7 @@ from application.timeline import TimelineItem, timeline
 from application.transcodings import register_all
 from application.verification import ChainedRecorder, verify_aggregate
 from domain.case import Case, Meta, to_record
+from domain.errors import DomainError
 from domain.records import Record
 from domain.staff import Staff
 
@@ -75,9 +78,16 @@ class CaseTrail(Application[UUID]):
     def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        master = master_key(settings)
         super().__init__(
-            env=event_store_env(settings.database_url, pool_size=settings.effective_pool_size)
+            env=event_store_env(
+                settings.database_url,
+                pool_size=settings.effective_pool_size,
+                cipher_key=subkey(master, "payloads at rest"),
+            )
         )
+        self.keys = KeyStore(self.recorder, master)
+        cast(SealingMapper, self.mapper).keys = self.keys
         self.snapshotting_intervals = {Case: settings.snapshot_interval}  # type: ignore[misc]
         key = resolve_secret(
             settings, settings.integrity_key, "integrity-key", "CASETRAIL_INTEGRITY_KEY"
@@ -95,6 +105,15 @@ class CaseTrail(Application[UUID]):
         """Settings come from ``Settings`` alone: the process environment is not read."""
         values = {"IS_SNAPSHOTTING_ENABLED": "y", **dict(env or {})}
         return Environment(name, values)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=SealingMapper
+        )
+
+    def projection_mapper(self) -> SealingMapper:
+        """The mapper read models use: personal fields stay sealed."""
+        return cast(SealingMapper, self.mapper).for_projections()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -148,11 +167,19 @@ class CaseTrail(Application[UUID]):
         for attempt in range(1, self.settings.command_attempts + 1):
             case = self._load_case(command.case_id)
             check_command(actor, command.rule, case.state.team)
-            if expected_version is not None and case.version != expected_version:
-                raise PreconditionFailedError(
-                    f"the case is at version {case.version}, not {expected_version}"
-                )
-            getattr(case, command.method)(self._meta(actor, command), **command.arguments())
+            try:
+                if expected_version is not None and case.version != expected_version:
+                    raise PreconditionFailedError(
+                        f"the case is at version {case.version}, not {expected_version}"
+                    )
+                getattr(case, command.method)(self._meta(actor, command), **command.arguments())
+            except (DomainError, PreconditionFailedError):
+                # A retry of a keyed command may have lost the race to its own first attempt,
+                # which has since committed: then the answer is the first one, not a refusal.
+                replayed = self._replay(actor, idempotency)
+                if replayed:
+                    return replayed
+                raise
             try:
                 return self._save(case, actor, idempotency)
             except IntegrityError:
@@ -248,6 +275,41 @@ class CaseTrail(Application[UUID]):
     def _log_read(self, actor: Actor, case_id: UUID, reading: Reading | None) -> None:
         if self.access_log is not None:
             self.access_log.record(actor, case_id, reading or Reading("application", "-"))
+
+    def erase_person(self, crn: str, reason: str, actor: Actor) -> list[Written]:
+        """Erase a person: destroy their cases' data keys, so every sealed field of theirs
+        reads [erased]; drop the cases' snapshots (they hold decrypted state); and record the
+        erasure on each case. The history keeps its events, versions, chain and shape."""
+        check_admin(actor)
+        case_ids = self.keys.destroy(crn, reason)
+        if not case_ids:
+            raise NotFoundError(f"no cases of {crn}")
+        self._drop_snapshots(case_ids)
+        written = []
+        for case_id in case_ids:
+            for _ in range(self.settings.command_attempts):
+                case = self._load_case(case_id)
+                case.record_erasure(self._meta(actor, Command()), reason=reason)
+                try:
+                    written.append(self._save(case, actor, None))
+                    break
+                except IntegrityError:
+                    continue
+        logger.info("erased personal data of %s (%s cases)", crn, len(case_ids))
+        return written
+
+    def _drop_snapshots(self, case_ids: list[UUID]) -> None:
+        if self.snapshots is None:
+            return
+        recorder: Any = self.snapshots.recorder
+        table = recorder.events_table_name
+        postgres = hasattr(recorder.datastore, "schema")
+        with recorder.datastore.transaction(commit=True) as c:
+            for case_id in case_ids:
+                if postgres:
+                    c.execute(f"DELETE FROM {table} WHERE originator_id = %s", (case_id,))
+                else:
+                    c.execute(f"DELETE FROM {table} WHERE originator_id = ?", (case_id.hex,))
 
     def get_staff(self, staff_id: str) -> Staff:
         try:

@@ -7,6 +7,7 @@ concurrent retry of the same key loses on the key's primary key (one event, one 
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -253,8 +254,19 @@ class PostgresCaseRecorder(_Chained, PostgresApplicationRecorder):
         )
 
 
-def event_store_env(database_url: str, *, pool_size: int) -> dict[str, str]:
-    """The eventsourcing library's settings for a SQLAlchemy-style database URL."""
+def event_store_env(
+    database_url: str, *, pool_size: int, cipher_key: bytes | None = None
+) -> dict[str, str]:
+    """The eventsourcing library's settings for a SQLAlchemy-style database URL (and the
+    AES-GCM key that encrypts every stored payload, snapshots included)."""
+    env = _store_env(database_url, pool_size=pool_size)
+    if cipher_key is not None:
+        env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
+        env["CIPHER_KEY"] = base64.b64encode(cipher_key).decode()
+    return env
+
+
+def _store_env(database_url: str, *, pool_size: int) -> dict[str, str]:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if not url.database or url.database == ":memory:":

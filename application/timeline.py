@@ -101,7 +101,7 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
         f"Correction of version {d['corrects_version']}: "
         f"{', '.join(sorted(d['replacement']))} ({d['reason']})"
     ),
-    "Erased": lambda d: "Personal data erased",
+    "PersonalDataErased": lambda d: f"Personal data erased ({d['reason']})",
 }
 
 

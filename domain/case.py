@@ -252,6 +252,11 @@ class Case(Aggregate):
     class Terminated(Event):
         reason: TerminationReason
 
+    class PersonalDataErased(Event):
+        """The person's data key was destroyed: their personal fields now read [erased]."""
+
+        reason: str
+
     class Corrected(Event):
         corrects_version: int
         reason: str
@@ -637,6 +642,11 @@ class Case(Aggregate):
     def terminate(self, meta: Meta, *, reason: TerminationReason) -> None:
         self.check_open(meta)
         self._trigger(self.Terminated, meta, reason=reason)
+
+    def record_erasure(self, meta: Meta, *, reason: str) -> None:
+        """Record that the person's data was erased; accepted on a terminated case too."""
+        check_not_in_future(meta.occurred_at, meta.now)
+        self._trigger(self.PersonalDataErased, meta, reason=reason)
 
     def correct(
         self, meta: Meta, *, corrects_version: int, reason: str, replacement: dict[str, Any]

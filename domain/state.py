@@ -52,6 +52,7 @@ class CaseState:
         self.sfo_notifications: list[dict[str, Any]] = []
         self.transfers: list[dict[str, Any]] = []
         self.corrected_by: dict[int, int] = {}
+        self.erased_at: datetime | None = None
 
     @classmethod
     def fold(cls, records: Iterable[Record]) -> "CaseState":
@@ -190,6 +191,9 @@ class CaseState:
         self.transfers.append({**_item(d, r), "from_team": self.team, "from_pdu": self.pdu})
         self.team = d["team"]
         self.pdu = d["pdu"]
+
+    def _on_PersonalDataErased(self, d: dict[str, Any], r: Record) -> None:  # noqa: N802
+        self.erased_at = r["occurred_at"]
 
     def _on_Terminated(self, d: dict[str, Any], r: Record) -> None:  # noqa: N802
         self.status = "terminated"

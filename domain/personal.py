@@ -1,0 +1,21 @@
+"""Which event fields hold personal data: sealed under the case's data key when stored, so
+that destroying the key (erasure) makes them unreadable while the history keeps its shape."""
+
+PERSONAL_FIELDS: dict[str, frozenset[str]] = {
+    "Opened": frozenset({"person", "licence_conditions"}),
+    "CourtReportPrepared": frozenset({"proposal"}),
+    "EnquiryResponded": frozenset({"summary"}),
+    "RegistrationRemoved": frozenset({"reason"}),
+    "SentencePlanAgreed": frozenset({"objectives", "contingency_plan"}),
+    "AppointmentOutcomeRecorded": frozenset({"notes"}),
+    "EnforcementActionTaken": frozenset({"reason"}),
+    "ReferralMade": frozenset({"need"}),
+    "SignificantEventReported": frozenset({"details"}),
+    "OversightRecorded": frozenset({"note"}),
+    "SeriousFurtherOffenceNotified": frozenset({"offence"}),
+    "Corrected": frozenset({"reason"}),
+}
+# A correction's replacement may carry any of these; its codes (enums) stay readable.
+PERSONAL_NAMES = frozenset().union(*PERSONAL_FIELDS.values())
+ERASED = "[erased]"
+SEALED = "[sealed]"
