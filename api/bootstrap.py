@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from api.auth import TokenVerifier, check_secret_strength, resolve_jwt_secret
+from api.auth import TokenVerifier, build_verifier
+from api.ratelimit import CommandRateLimit
 from application.access_log import AccessLog
 from application.migrate import upgrade
 from application.service import CaseTrail, Clock
@@ -24,6 +25,7 @@ class Container:
     verifier: TokenVerifier
     engine: sa.Engine
     projections: ProjectionSystem
+    rate_limit: CommandRateLimit | None = None
 
     def close(self) -> None:
         self.projections.stop()
@@ -35,8 +37,7 @@ def build(
     settings: Settings | None = None, *, migrate: bool = True, clock: Clock | None = None
 ) -> Container:
     settings = settings or Settings()
-    secret = resolve_jwt_secret(settings)
-    check_secret_strength(settings, secret)
+    verifier = build_verifier(settings)  # first: a production misconfiguration stops here
     app = CaseTrail(settings, clock=clock)
     if migrate:
         upgrade(settings.database_url)
@@ -48,12 +49,11 @@ def build(
         projections.setup()
     app.listeners.append(projections.wake)
     app.access_log = AccessLog(engine)
-    verifier = TokenVerifier(
-        secret=secret,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        leeway=settings.jwt_leeway_seconds,
-    )
     return Container(
-        settings=settings, app=app, verifier=verifier, engine=engine, projections=projections
+        settings=settings,
+        app=app,
+        verifier=verifier,
+        engine=engine,
+        projections=projections,
+        rate_limit=CommandRateLimit(settings.rate_limit) if settings.rate_limit else None,
     )

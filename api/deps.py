@@ -65,6 +65,16 @@ def get_actor(
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+def get_commander(container: ContainerDep, actor: ActorDep) -> Actor:
+    """The actor of a command, counted against the per-user command rate limit."""
+    if container.rate_limit is not None:
+        container.rate_limit.check(actor.sub)
+    return actor
+
+
+CommanderDep = Annotated[Actor, Depends(get_commander)]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description='"<version>"')]
 IdempotencyKeyHeader = Annotated[
     str | None,

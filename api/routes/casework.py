@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 
 from api import schemas as s
 from api.deps import (
-    ActorDep,
+    CommanderDep,
     IdempotencyKeyHeader,
     IfMatch,
     ServiceDep,
@@ -84,7 +84,7 @@ def command_context(
     request: Request,
     response: Response,
     service: ServiceDep,
-    actor: ActorDep,
+    actor: CommanderDep,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> CommandContext:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 
 from api import schemas as s
-from api.deps import ActorDep, ServiceDep
+from api.deps import CommanderDep, ServiceDep
 from api.routes.casework import PROBLEM_RESPONSES
 
 router = APIRouter(tags=["people"])
@@ -19,7 +19,7 @@ Crn = Annotated[str, Path(pattern=r"^[A-Z][0-9]{6}$", examples=["X123456"])]
     response_model=s.ErasureResult,
     responses={k: PROBLEM_RESPONSES[k] for k in (401, 403, 404, 422)},
 )
-def erase_person(crn: Crn, body: s.ErasureBody, service: ServiceDep, actor: ActorDep) -> Any:
+def erase_person(crn: Crn, body: s.ErasureBody, service: ServiceDep, actor: CommanderDep) -> Any:
     """Erase a person's personal data (admin): every case of theirs keeps its history, whose
     personal fields then read `[erased]`; the erasure is recorded on each case."""
     written = service.erase_person(crn, body.reason, actor)

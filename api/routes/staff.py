@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 
 from api import schemas as s
-from api.deps import ActorDep, IdempotencyKeyHeader, ServiceDep, idempotency
+from api.deps import ActorDep, CommanderDep, IdempotencyKeyHeader, ServiceDep, idempotency
 from api.routes.casework import PROBLEM_RESPONSES
 from application.commands import RegisterStaff
 
@@ -20,7 +20,7 @@ def register_staff(
     request: Request,
     response: Response,
     service: ServiceDep,
-    actor: ActorDep,
+    actor: CommanderDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Any:
     """Register a member of staff; admin only."""
