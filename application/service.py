@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import random
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -95,6 +98,7 @@ class CaseTrail(Application[UUID]):
         cast(ChainedRecorder, self.recorder).chain_key = key.encode()
         self.listeners: list[Callable[[], None]] = []
         self.access_log: AccessLog | None = None  # set by the composition root
+        self._case_locks = [threading.RLock() for _ in range(256)]
 
     def _notify(self, recordings: Any) -> None:
         """After a save: wake in-process listeners (embedded projection runners)."""
@@ -164,6 +168,18 @@ class CaseTrail(Application[UUID]):
         replayed = self._replay(actor, idempotency)
         if replayed:
             return replayed
+        # Writers of one case in this process queue here rather than race: the store's
+        # optimistic check then only meets writers in other processes.
+        with self._case_locks[hash(command.case_id) % len(self._case_locks)]:
+            return self._decide_and_save(command, actor, expected_version, idempotency)
+
+    def _decide_and_save(
+        self,
+        command: CaseCommand,
+        actor: Actor,
+        expected_version: int | None,
+        idempotency: IdempotencyKey | None,
+    ) -> Written:
         for attempt in range(1, self.settings.command_attempts + 1):
             case = self._load_case(command.case_id)
             check_command(actor, command.rule, case.state.team)
@@ -191,6 +207,9 @@ class CaseTrail(Application[UUID]):
                         f"another writer changed the case after version {expected_version}"
                     ) from None
                 logger.info("lost a race on case %s (attempt %s); deciding again", case.id, attempt)
+                # Exponential backoff with jitter, so that writers in other processes who lost
+                # together do not collide again at once.
+                time.sleep(random.uniform(0, 0.01 * 2 ** (attempt - 1)))
         raise ConcurrencyConflictError(
             f"the case kept changing: {self.settings.command_attempts} attempts lost the race"
         )

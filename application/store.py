@@ -166,7 +166,19 @@ class PostgresCaseRecorder(_Chained, PostgresApplicationRecorder):
     """
 
     def _insert_events(self, curs: Any, stored_events: Any, **kwargs: Any) -> None:
-        chain = Identifier(self.datastore.schema), Identifier(CHAIN_TABLE)
+        # The library runs this inside its pipeline, before its own prepared LOCK, NOTIFY and
+        # INSERT. Our statements can fail (a lost race, a reused key): a nested pipeline block
+        # syncs on exit, so such a failure surfaces here, before the library's statements are
+        # queued — an error behind them would leave psycopg's prepared-statement cache out of
+        # step with the connection. Nothing here is prepared, for the same reason.
+        with curs.connection.pipeline():
+            self._insert_links_and_key(curs, stored_events, kwargs.get("idempotency"))
+
+    def _insert_links_and_key(
+        self, curs: Any, stored_events: Any, record: IdempotencyRecord | None
+    ) -> None:
+        schema = Identifier(self.datastore.schema)
+        chain = schema, Identifier(CHAIN_TABLE)
 
         def previous(originator_id: UUID, version: int) -> str | None:
             curs.execute(
@@ -174,28 +186,16 @@ class PostgresCaseRecorder(_Chained, PostgresApplicationRecorder):
                     "SELECT hash FROM {}.{} WHERE originator_id = %s AND originator_version = %s"
                 ).format(*chain),
                 (originator_id, version),
-                prepare=True,
             )
             row = curs.fetchone()
             return None if row is None else str(row["hash"])
 
-        links = self._links(stored_events, previous)
-        curs.executemany(
-            SQL(
-                "INSERT INTO {}.{} (originator_id, originator_version, hash) VALUES (%s, %s, %s)"
-            ).format(*chain),
-            links,
-        )
-        record: IdempotencyRecord | None = kwargs.get("idempotency")
-        if record is not None:
+        if record is not None:  # first: a reused key fails before anything else is sent
             curs.execute(
                 SQL(
-                    "INSERT INTO {schema}.{table} "
-                    "(actor_id, key, request_hash, aggregate_id, version, status) "
-                    "VALUES (%s, %s, %s, %s, %s, %s)"
-                ).format(
-                    schema=Identifier(self.datastore.schema), table=Identifier(IDEMPOTENCY_TABLE)
-                ),
+                    "INSERT INTO {}.{} (actor_id, key, request_hash, aggregate_id, version, status)"
+                    " VALUES (%s, %s, %s, %s, %s, %s)"
+                ).format(schema, Identifier(IDEMPOTENCY_TABLE)),
                 (
                     record.actor_id,
                     record.key,
@@ -204,8 +204,14 @@ class PostgresCaseRecorder(_Chained, PostgresApplicationRecorder):
                     record.version,
                     record.status,
                 ),
-                prepare=True,
             )
+        links = self._links(stored_events, previous)
+        curs.executemany(
+            SQL(
+                "INSERT INTO {}.{} (originator_id, originator_version, hash) VALUES (%s, %s, %s)"
+            ).format(*chain),
+            links,
+        )
 
     def select_links(self, originator_ids: Sequence[UUID]) -> dict[tuple[UUID, int], str]:
         statement = SQL(

@@ -15,6 +15,18 @@ except ImportError:  # pragma: no cover
     pass
 
 
+OURS = {name for metadata in target_metadata for name in metadata.tables}
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Autogenerate compares our tables only: the event store's tables are the library's."""
+    if type_ == "table" and reflected and compare_to is None:
+        return name in OURS
+    return True
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),
@@ -38,7 +50,12 @@ def run_migrations_online() -> None:
 
 
 def _run(connection: object) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        include_object=include_object,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
