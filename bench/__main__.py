@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import resource
 import statistics
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -118,11 +123,146 @@ def report_projections(results: dict[str, Any]) -> None:
     console.print(table)
 
 
+def measured(runs: list[dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Median, min and max of each figure over repeated runs."""
+    return {
+        key: {
+            "median": statistics.median(r[key] for r in runs),
+            "min": min(r[key] for r in runs),
+            "max": max(r[key] for r in runs),
+        }
+        for key in runs[0]
+    }
+
+
+def http_suite(backend: str, repeat: int, levels: tuple[int, ...]) -> dict[str, Any]:
+    from bench import http_bench as hb
+
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp, database(backend, Path(tmp)) as url:
+        with hb.serve(url, Path(tmp), CASETRAIL_EMBEDDED_PROJECTIONS="false") as served:
+            for clients in levels:
+                per_client = max(40, 400 // clients)
+                runs = [hb.commands(served, clients, per_client) for _ in range(repeat)]
+                results[f"commands_{clients}"] = measured(runs)
+            results["case_reads"] = hb.case_reads(served, (10, 100, 1000))
+            results["api_peak_rss_mb"] = served.peak_rss_mb()
+        for clients in levels:
+            events = max(200, 400 if clients == 1 else 800)
+            rates = [
+                hb.bare_loop(url.replace("bench.db", f"bare{clients}.db"), events, threads=clients)
+                for _ in range(repeat)
+            ]
+            results[f"bare_loop_{clients}"] = {
+                "median": statistics.median(rates),
+                "min": min(rates),
+                "max": max(rates),
+            }
+    return results
+
+
+def queries_suite(backend: str, cases: int) -> dict[str, Any]:
+    """Read-model queries at PDU scale, over HTTP, after the projections caught up."""
+    from bench import http_bench as hb
+
+    with tempfile.TemporaryDirectory() as tmp, database(backend, Path(tmp)) as url:
+        container = container_for(url, Path(tmp))
+        populate(container.app, cases * 10)
+        started = time.perf_counter()
+        container.projections.catch_up()
+        catch_up_s = time.perf_counter() - started
+        container.close()
+        out: dict[str, Any] = {"cases": cases, "catch_up_s": catch_up_s}
+        with hb.serve(url, Path(tmp), CASETRAIL_EMBEDDED_PROJECTIONS="false") as served:
+            spo = served.token("spo1", "spo")
+            auditor = served.token("aud1", "auditor")
+            for name, path, token in (
+                ("case_list", "/cases?team=T1&limit=100", spo),
+                ("workload", "/workload?team=T1", spo),
+                ("oversight", "/oversight?team=T1", spo),
+                ("compliance", "/compliance?pdu=SHF", auditor),
+                ("quality", "/quality?pdu=SHF", auditor),
+            ):
+                out[name] = hb.query_latency(served, path, token)
+        rebuild = subprocess.run(
+            [str(Path(sys.executable).with_name("casetrail")), "projections", "rebuild"],
+            env={
+                **os.environ,
+                "CASETRAIL_DATABASE_URL": url,
+                "CASETRAIL_VAR_DIR": tmp,
+                "CASETRAIL_JWT_SECRET": hb.SECRET,
+                "CASETRAIL_ENV": "test",
+            },
+            capture_output=True,
+            check=True,
+        )
+        del rebuild
+        out["rebuild_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        return out
+
+
+def report(results: dict[str, Any]) -> None:
+    if "projections" in results:
+        report_projections(results["projections"])
+    for backend, figures in results.get("http", {}).items():
+        table = Table(title=f"Commands over HTTP ({backend}): median [min-max]")
+        for column in (
+            "clients",
+            "commands/s",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "bare loop/s",
+            "ratio to bare",
+        ):
+            table.add_column(column, justify="right")
+        for key, f in figures.items():
+            if not key.startswith("commands_"):
+                continue
+            clients = key.split("_")[1]
+            bare = figures[f"bare_loop_{clients}"]
+            table.add_row(
+                clients,
+                _cell(f["throughput"]),
+                f"{f['p50_ms']['median']:.1f}",
+                f"{f['p95_ms']['median']:.1f}",
+                f"{f['p99_ms']['median']:.1f}",
+                _cell(bare),
+                f"{f['throughput']['median'] / bare['median']:.2f}",
+            )
+        console.print(table)
+        reads = ", ".join(
+            f"{size} events: p95 {v['p95_ms']:.1f} ms" for size, v in figures["case_reads"].items()
+        )
+        console.print(
+            f"GET /cases/{{id}} ({backend}): {reads}; API peak RSS "
+            f"{figures['api_peak_rss_mb']:.0f} MiB"
+        )
+    for backend, figures in results.get("queries", {}).items():
+        parts = [
+            f"{name} p95 {v['p95_ms']:.1f} ms" if "p95_ms" in v else f"{name}: {v}"
+            for name, v in figures.items()
+            if isinstance(v, dict)
+        ]
+        console.print(
+            f"Queries at {figures['cases']:,} cases ({backend}): "
+            + "; ".join(parts)
+            + f"; rebuild peak RSS {figures['rebuild_peak_rss_mb']:.0f} MiB"
+        )
+
+
+def _cell(f: dict[str, float]) -> str:
+    return f"{f['median']:,.0f} [{f['min']:,.0f}-{f['max']:,.0f}]"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--events", type=int, default=100_000, help="projection catch-up")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--suites", default="projections,http,queries")
+    parser.add_argument("--clients", default="1,8,32")
+    parser.add_argument("--cases", type=int, default=1820, help="cases for the query suite")
     args = parser.parse_args()
     machine = {
         "python": platform.python_version(),
@@ -131,12 +271,21 @@ def main() -> None:
         "cpus": _cpus(),
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    suites = set(args.suites.split(","))
+    backends = args.backends.split(",")
     results: dict[str, Any] = {}
-    for backend in args.backends.split(","):
-        results[backend] = projections_suite(backend, args.events, args.repeat)
-    report_projections(results)
+    if "projections" in suites:
+        results["projections"] = {
+            b: projections_suite(b, args.events, args.repeat) for b in backends
+        }
+    if "http" in suites:
+        levels = tuple(int(c) for c in args.clients.split(","))
+        results["http"] = {b: http_suite(b, args.repeat, levels) for b in backends}
+    if "queries" in suites:
+        results["queries"] = {b: queries_suite(b, args.cases) for b in backends}
+    report(results)
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    previous.update({"machine": machine, "projections": results})
+    previous.update({"machine": machine, **results})
     RESULTS.write_text(json.dumps(previous, indent=2))
     console.print(f"written {RESULTS}")
 

@@ -201,12 +201,16 @@ class CaseState:
 
     # -- presentation ----------------------------------------------------------------------
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready view of the state."""
+    def fields(self) -> dict[str, Any]:
+        """The state's fields as Python values (enums, dates), keyed for JSON objects."""
         fields = {k: v for k, v in vars(self).items() if k != "version"}
         fields["significant_events"] = {str(k): v for k, v in self.significant_events.items()}
         fields["corrected_by"] = {str(k): v for k, v in self.corrected_by.items()}
-        return dict(plain(fields))
+        return fields
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view of the state."""
+        return dict(plain(self.fields()))
 
 
 def _item(data: dict[str, Any], record: Record) -> dict[str, Any]:

@@ -28,7 +28,8 @@ def get_case(
     """The case's current state, replayed from its events; ETag is its version."""
     case = service.get_case(case_id, actor, reading=reading)
     response.headers["ETag"] = f'"{case.version}"'
-    return {"case_id": case.id, "version": case.version, **case.state.to_dict()}
+    # Python values: pydantic serialises enums, dates and ids itself, far faster than a walk.
+    return {"case_id": case.id, "version": case.version, **case.state.fields()}
 
 
 @router.get("/cases/{case_id}/events", response_model=s.EventPage, responses=READ_RESPONSES)
