@@ -457,3 +457,82 @@ class ErasureBody(BaseModel):
 class ErasureResult(BaseModel):
     crn: str
     cases: list[CommandResult] = Field(description="the erasure event recorded on each case")
+
+
+# -- oversight queue, compliance, quality (docs/oversight.md, compliance.md, quality.md) --------
+
+OversightReason = Literal[
+    "induction_overdue",
+    "sentence_plan_overdue",
+    "enforcement_decision_overdue",
+    "oversight_required",
+    "mappa_level1_review_due",
+    "risk_review_overdue",
+    "enquiry_response_overdue",
+    "recall_decision_overdue",
+    "home_visit_missing",
+]
+
+
+class OversightItem(BaseModel):
+    case_id: UUID
+    crn: str
+    practitioner_id: str | None
+    reason: OversightReason
+    since: datetime = Field(description="when the clock started (the event it follows)")
+    due_at: datetime = Field(description="the deadline; a day's deadline ends at its midnight")
+    overdue: bool
+
+
+class OversightPage(BaseModel):
+    as_of: datetime = Field(description="the server time the queue was worked out at")
+    items: list[OversightItem]
+    next: str | None
+
+
+class IndicatorScopeView(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    pdu: str | None
+    team: str | None
+    practitioner_id: str | None
+    teams: list[str] | None = Field(description="the teams counted (null: every team)")
+    from_: date | None = Field(alias="from", description="cases opened on or after")
+    to: date | None = Field(description="cases opened on or before")
+
+
+class Rate(BaseModel):
+    numerator: int
+    denominator: int
+    percent: float | None = Field(description="null when the denominator is 0")
+    definition: str
+
+
+class ComplianceView(BaseModel):
+    scope: IndicatorScopeView
+    as_of: datetime
+    rates: dict[str, Rate]
+
+
+class KeyQuestion(BaseModel):
+    id: str
+    question: str
+    yes: int
+    total: int
+    percent: float | None = Field(description="null when no case applies")
+    definition: str
+
+
+class StandardView(BaseModel):
+    id: str
+    name: str
+    rated: bool = Field(description="false for 2.6 outcomes, reported for information")
+    rating: Literal["Outstanding", "Good", "Requires improvement", "Inadequate"] | None = Field(
+        description="from the lowest key question; null when not rated or no question applies"
+    )
+    key_questions: list[KeyQuestion]
+
+
+class QualityView(BaseModel):
+    scope: IndicatorScopeView
+    as_of: datetime
+    standards: list[StandardView]

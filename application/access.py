@@ -109,3 +109,14 @@ def check_integrity(actor: Actor) -> None:
     """Integrity checks: auditors and SFO reviewers."""
     if not actor.has(AUDITOR, SFO_REVIEWER):
         raise AccessDeniedError("integrity checks are for auditors and SFO reviewers")
+
+
+def indicator_scope(actor: Actor, team: str | None) -> frozenset[str] | None:
+    """Compliance and quality: auditors read every team (None); an SPO their own teams only."""
+    if actor.has(AUDITOR):
+        return None
+    if not actor.has(SPO):
+        raise AccessDeniedError("compliance and quality are for SPOs and auditors")
+    if team is not None and team not in actor.teams:
+        raise AccessDeniedError(f"you are not an SPO of team {team!r}")
+    return actor.teams

@@ -18,6 +18,7 @@ from projections.base import Projection
 from projections.case_list import CaseListProjection
 from projections.coordination import Waker, notify_channel
 from projections.history import CaseHistory
+from projections.oversight import OversightProjection
 from projections.runner import BatchResult, Progress, Runner, rebuild, wait_for
 from projections.staff_directory import StaffDirectoryProjection
 
@@ -46,7 +47,12 @@ class Status:
 
 
 def all_projections(history: CaseHistory) -> list[Projection]:
-    return [CaseListProjection(history), StaffDirectoryProjection(), AuditEventsProjection()]
+    return [
+        CaseListProjection(history),
+        StaffDirectoryProjection(),
+        AuditEventsProjection(),
+        OversightProjection(history),
+    ]
 
 
 class ProjectionSystem:

@@ -1,0 +1,142 @@
+"""SPO oversight queue, compliance rates and HMIP-style quality (the oversight read model)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from api import schemas as s
+from api.deps import ActorDep, ContainerDep
+from api.problems import ApiError
+from api.routes.read_models import RESPONSES, Limit, MinPosition, read_your_writes
+from application.access import Actor, check_spo_team, indicator_scope
+from projections.compliance import IndicatorScope, query_compliance
+from projections.oversight import QueueFilter, query_queue
+from projections.quality import query_quality
+
+router = APIRouter(tags=["oversight"])
+PROJECTION = "oversight"
+Team = Annotated[str | None, Query(max_length=50)]
+Pdu = Annotated[str | None, Query(max_length=50)]
+PractitionerId = Annotated[str | None, Query(max_length=100)]
+From = Annotated[date | None, Query(alias="from", description="cases opened on or after")]
+To = Annotated[date | None, Query(alias="to", description="cases opened on or before")]
+
+
+def _check_range(start: date | None, end: date | None) -> None:
+    if start is not None and end is not None and end < start:
+        raise ApiError(400, "bad-range", "The date range is empty", "`to` is before `from`")
+
+
+@router.get("/oversight", response_model=s.OversightPage, responses=RESPONSES)
+def oversight_queue(
+    container: ContainerDep,
+    actor: ActorDep,
+    team: Annotated[str, Query(max_length=50, description="the SPO's team")],
+    practitioner_id: PractitionerId = None,
+    due_from: Annotated[
+        date | None, Query(alias="from", description="items due on or after this date")
+    ] = None,
+    due_to: Annotated[
+        date | None, Query(alias="to", description="items due on or before this date")
+    ] = None,
+    limit: Limit = 100,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    min_position: MinPosition = None,
+) -> Any:
+    """The SPO's queue: cases needing action, due soon or overdue, most overdue first."""
+    check_spo_team(actor, team)
+    _check_range(due_from, due_to)
+    read_your_writes(container, PROJECTION, min_position=min_position)
+    now = container.app.clock()
+    where = QueueFilter(
+        team=team, practitioner_id=practitioner_id, due_from=due_from, due_to=due_to
+    )
+    page = min(limit, container.settings.page_size_max)
+    try:
+        with container.engine.connect() as conn:
+            items, next_cursor = query_queue(
+                conn,
+                container.projections.live(PROJECTION),
+                container.settings.oversight,
+                where,
+                now=now,
+                limit=page,
+                cursor=cursor,
+            )
+    except ValueError as exc:
+        raise ApiError(400, "bad-cursor", "The cursor is not valid", str(exc)) from None
+    return {"as_of": now, "items": items, "next": next_cursor}
+
+
+def _scope(
+    actor: Actor,
+    pdu: str | None,
+    team: str | None,
+    practitioner_id: str | None,
+    opened_from: date | None,
+    opened_to: date | None,
+) -> IndicatorScope:
+    _check_range(opened_from, opened_to)
+    return IndicatorScope(
+        teams=indicator_scope(actor, team),
+        pdu=pdu,
+        team=team,
+        practitioner_id=practitioner_id,
+        opened_from=opened_from,
+        opened_to=opened_to,
+    )
+
+
+@router.get("/compliance", response_model=s.ComplianceView, responses=RESPONSES)
+def compliance(
+    container: ContainerDep,
+    actor: ActorDep,
+    pdu: Pdu = None,
+    team: Team = None,
+    practitioner_id: PractitionerId = None,
+    opened_from: From = None,
+    opened_to: To = None,
+    min_position: MinPosition = None,
+) -> Any:
+    """Compliance rates, each with numerator, denominator and definition (SPO: own teams)."""
+    scope = _scope(actor, pdu, team, practitioner_id, opened_from, opened_to)
+    read_your_writes(container, PROJECTION, min_position=min_position)
+    now = container.app.clock()
+    with container.engine.connect() as conn:
+        rates = query_compliance(
+            conn,
+            container.projections.live(PROJECTION),
+            container.settings.oversight,
+            scope,
+            now=now,
+        )
+    return {"scope": scope.as_dict(), "as_of": now, "rates": rates}
+
+
+@router.get("/quality", response_model=s.QualityView, responses=RESPONSES)
+def quality(
+    container: ContainerDep,
+    actor: ActorDep,
+    pdu: Pdu = None,
+    team: Team = None,
+    practitioner_id: PractitionerId = None,
+    opened_from: From = None,
+    opened_to: To = None,
+    min_position: MinPosition = None,
+) -> Any:
+    """HMIP-style standards 2.1-2.6: key questions with yes, total, percent, and ratings."""
+    scope = _scope(actor, pdu, team, practitioner_id, opened_from, opened_to)
+    read_your_writes(container, PROJECTION, min_position=min_position)
+    now = container.app.clock()
+    with container.engine.connect() as conn:
+        standards = query_quality(
+            conn,
+            container.projections.live(PROJECTION),
+            container.settings.oversight,
+            scope,
+            now=now,
+        )
+    return {"scope": scope.as_dict(), "as_of": now, "standards": standards}
