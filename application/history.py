@@ -26,7 +26,7 @@ class HistoricalState:
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": self.version,
-            "state": self.state.to_dict(),
+            "state": self.state.fields(),
             "left_out": [vars(x) for x in self.left_out],
         }
 

@@ -148,7 +148,7 @@ def timeline(
                 lateness_days=lateness_days(record),
                 actor_id=actor_id,
                 summary=summary(record),
-                data=plain(data),
+                data=data,
                 corrects_version=data.get("corrects_version")
                 if record["type"] == "Corrected"
                 else None,

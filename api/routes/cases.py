@@ -12,7 +12,6 @@ from api import schemas as s
 from api.deps import ActorDep, ReadingDep, ServiceDep
 from api.problems import ApiError
 from api.routes.casework import PROBLEM_RESPONSES
-from domain.records import plain
 
 router = APIRouter(tags=["case history"])
 MAX_VERSION = 2**31 - 1  # versions are 32-bit in every store; larger is a 422, not an overflow
@@ -48,7 +47,7 @@ def get_events(
     case, page = service.case_records(
         case_id, actor, after_version=after_version, limit=page_size, reading=reading
     )
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "version": record["version"],
             "type": record["type"],
@@ -56,11 +55,11 @@ def get_events(
             "recorded_at": record["recorded_at"],
             "actor_id": event.actor_id,
             "command_id": event.command_id,
-            "data": plain(record["data"]),
+            "data": record["data"],
         }
         for event, record in page
     ]
-    last = items[-1]["version"] if items else after_version
+    last = page[-1][1]["version"] if page else after_version
     more = bool(items) and last < case.version and len(items) == page_size
     return {"items": items, "next": str(last) if more else None}
 
