@@ -6,7 +6,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast
@@ -50,6 +50,14 @@ from domain.staff import Staff
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+
+
+def replay(aggregate: Any, events: Iterable[Any]) -> Any:
+    """The library's project_aggregate without its per-event runtime Protocol check, which
+    cost a fifth of a command's time; each event still checks its id and version."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,7 @@ class CaseTrail(Application[UUID]):
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
         """Settings come from ``Settings`` alone: the process environment is not read."""
+        # No aggregate cache: deep-copying a cached case costs more than replaying it.
         values = {"IS_SNAPSHOTTING_ENABLED": "y", **dict(env or {})}
         return Environment(name, values)
 
@@ -332,7 +341,7 @@ class CaseTrail(Application[UUID]):
 
     def get_staff(self, staff_id: str) -> Staff:
         try:
-            staff: Staff = self.repository.get(Staff.id_for(staff_id))
+            staff: Staff = self.repository.get(Staff.id_for(staff_id), projector_func=replay)
         except AggregateNotFoundError:
             raise NotFoundError(f"no staff {staff_id!r}") from None
         return staff
@@ -354,7 +363,7 @@ class CaseTrail(Application[UUID]):
 
     def _load_case(self, case_id: UUID) -> Case:
         try:
-            aggregate: Case | Staff = self.repository.get(case_id)
+            aggregate: Case | Staff = self.repository.get(case_id, projector_func=replay)
         except AggregateNotFoundError:
             raise NotFoundError(f"no case {case_id}") from None
         if not isinstance(aggregate, Case):
