@@ -67,6 +67,21 @@ def check_open_case(actor: Actor, team: str) -> None:
         raise AccessDeniedError(f"you do not work in team {team!r}")
 
 
+def check_may_read_cases(actor: Actor) -> None:
+    """Before any look-up: a user with no case-reading role gets 403 whether or not the case
+    exists, so the answer reveals nothing."""
+    if not actor.has(PRACTITIONER, SPO, AUDITOR, SFO_REVIEWER):
+        raise AccessDeniedError("reading case data needs a casework or review role")
+
+
+def check_may_command(actor: Actor, rule: Rule) -> None:
+    """Before any look-up: 403 for a user who could run this command on no case at all.
+    Team-scoped users pass: for them another team's case must stay a 404."""
+    allowed = {Rule.CASEWORK: (PRACTITIONER, SPO), Rule.SPO_ONLY: (SPO,), Rule.SFO: (SPO, ADMIN)}
+    if not actor.has(PRACTITIONER, SPO, *allowed[rule]):
+        raise AccessDeniedError(f"this command needs the role {' or '.join(allowed[rule])}")
+
+
 def check_read_case(actor: Actor, case_team: str) -> None:
     """Reading a case's data: own teams for practitioners and SPOs; all for reviewers."""
     if actor.has(AUDITOR, SFO_REVIEWER):

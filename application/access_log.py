@@ -54,15 +54,17 @@ class AccessLog:
     ) -> tuple[list[dict[str, Any]], int | None]:
         t = access_log
         query = sa.select(t).order_by(t.c.id).limit(limit + 1)
-        for condition, value in (
-            (t.c.case_id == case_id, case_id),
-            (t.c.actor_id == actor_id, actor_id),
-            (t.c.at >= since, since),
-            (t.c.at < until, until),
-            (t.c.id > after_id, after_id),
-        ):
-            if value is not None:
-                query = query.where(condition)
+        # Only the filters given: a comparison with None is an error, not a no-op.
+        if case_id is not None:
+            query = query.where(t.c.case_id == case_id)
+        if actor_id is not None:
+            query = query.where(t.c.actor_id == actor_id)
+        if since is not None:
+            query = query.where(t.c.at >= since)
+        if until is not None:
+            query = query.where(t.c.at < until)
+        if after_id is not None:
+            query = query.where(t.c.id > after_id)
         with self.engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(query).mappings()]
         more = len(rows) > limit

@@ -127,11 +127,9 @@ class KeyStore:
 
     def destroy(self, crn: str, reason: str) -> list[UUID]:
         """Destroy the keys of every case of ``crn``; the case ids they belonged to."""
+        # Write first: SQLite then takes the write lock at once (waiting for it if need be),
+        # where a read followed by a write fails at once while another writer is busy.
         with self.datastore.transaction(commit=True) as c:
-            c.execute(
-                self._sql(f"SELECT aggregate_id FROM {DATA_KEYS_TABLE} WHERE crn = %s"), (crn,)
-            )
-            ids = [r["aggregate_id"] for r in c.fetchall()]
             c.execute(
                 self._sql(
                     f"UPDATE {DATA_KEYS_TABLE} SET wrapped = NULL, destroyed_at = %s, "
@@ -139,6 +137,10 @@ class KeyStore:
                 ),
                 (datetime.now(UTC), reason, crn),
             )
+            c.execute(
+                self._sql(f"SELECT aggregate_id FROM {DATA_KEYS_TABLE} WHERE crn = %s"), (crn,)
+            )
+            ids = [r["aggregate_id"] for r in c.fetchall()]
         case_ids = [i if isinstance(i, UUID) else UUID(str(i)) for i in ids]
         with self.lock:
             for case_id in case_ids:

@@ -21,6 +21,8 @@ from application.access import (
     check_admin,
     check_command,
     check_integrity,
+    check_may_command,
+    check_may_read_cases,
     check_open_case,
     check_read_case,
 )
@@ -174,6 +176,7 @@ class CaseTrail(Application[UUID]):
         all. Without it, a lost race is decided again on the fresh state, a bounded number
         of times, so that every rule is checked against the state the event is appended to.
         """
+        check_may_command(actor, command.rule)
         replayed = self._replay(actor, idempotency)
         if replayed:
             return replayed
@@ -226,6 +229,7 @@ class CaseTrail(Application[UUID]):
     # -- reads -----------------------------------------------------------------------------
 
     def get_case(self, case_id: UUID, actor: Actor, *, reading: Reading | None = None) -> Case:
+        check_may_read_cases(actor)
         case = self._load_case(case_id)
         check_read_case(actor, case.state.team)
         self._log_read(actor, case_id, reading)

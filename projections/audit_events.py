@@ -52,15 +52,17 @@ def query_audit_events(
 ) -> tuple[list[dict[str, Any]], int | None]:
     t = audit_events
     query = sa.select(t).where(t.c.generation == generation)
-    for condition, value in (
-        (t.c.actor_id == actor_id, actor_id),
-        (t.c.type == type_, type_),
-        (t.c.recorded_at >= since, since),
-        (t.c.recorded_at < until, until),
-        (t.c.position > after, after),
-    ):
-        if value is not None:
-            query = query.where(condition)
+    # Only the filters given: a comparison with None is an error, not a no-op.
+    if actor_id is not None:
+        query = query.where(t.c.actor_id == actor_id)
+    if type_ is not None:
+        query = query.where(t.c.type == type_)
+    if since is not None:
+        query = query.where(t.c.recorded_at >= since)
+    if until is not None:
+        query = query.where(t.c.recorded_at < until)
+    if after is not None:
+        query = query.where(t.c.position > after)
     rows = [dict(r) for r in conn.execute(query.order_by(t.c.position).limit(limit + 1)).mappings()]
     more = len(rows) > limit
     rows = rows[:limit]

@@ -34,6 +34,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         412: "If-Match does not match the case's version",
         413: "body over the size limit",
         422: "invalid body, unknown code, or Idempotency-Key reused with another body",
+        429: "too many commands (CASETRAIL_RATE_LIMIT); retry after Retry-After seconds",
     }.items()
 }
 POST: dict[str, Any] = {

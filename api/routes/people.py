@@ -17,7 +17,7 @@ Crn = Annotated[str, Path(pattern=r"^[A-Z][0-9]{6}$", examples=["X123456"])]
 @router.post(
     "/people/{crn}/erasure",
     response_model=s.ErasureResult,
-    responses={k: PROBLEM_RESPONSES[k] for k in (401, 403, 404, 422)},
+    responses={k: PROBLEM_RESPONSES[k] for k in (400, 401, 403, 404, 413, 422, 429)},
 )
 def erase_person(crn: Crn, body: s.ErasureBody, service: ServiceDep, actor: CommanderDep) -> Any:
     """Erase a person's personal data (admin): every case of theirs keeps its history, whose

@@ -38,7 +38,7 @@ def register_staff(
 @router.get(
     "/staff/{staff_id}",
     response_model=s.StaffView,
-    responses={k: PROBLEM_RESPONSES[k] for k in (401, 404)},
+    responses={k: PROBLEM_RESPONSES[k] for k in (401, 404, 422)},
 )
 def get_staff(
     staff_id: Annotated[str, Path(max_length=100)], service: ServiceDep, actor: ActorDep
