@@ -27,7 +27,6 @@ from uuid import UUID
 
 import httpx
 import pytest
-from eventsourcing.persistence import PersistenceError
 
 from api.bootstrap import build
 from application.access import Actor
