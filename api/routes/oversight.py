@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from api import schemas as s
 from api.deps import ActorDep, ContainerDep
@@ -90,53 +90,47 @@ def _scope(
     )
 
 
-@router.get("/compliance", response_model=s.ComplianceView, responses=RESPONSES)
-def compliance(
-    container: ContainerDep,
+def scope_of_request(
     actor: ActorDep,
     pdu: Pdu = None,
     team: Team = None,
     practitioner_id: PractitionerId = None,
     opened_from: From = None,
     opened_to: To = None,
-    min_position: MinPosition = None,
-) -> Any:
-    """Compliance rates, each with numerator, denominator and definition (SPO: own teams)."""
-    scope = _scope(actor, pdu, team, practitioner_id, opened_from, opened_to)
+) -> IndicatorScope:
+    """The scope of an indicator request, checked against the caller's teams."""
+    return _scope(actor, pdu, team, practitioner_id, opened_from, opened_to)
+
+
+ScopeDep = Annotated[IndicatorScope, Depends(scope_of_request)]
+
+
+def _indicators(
+    container: ContainerDep, scope: IndicatorScope, min_position: int | None, query: Any
+) -> tuple[Any, datetime]:
+    """Run one indicator query on the live read model, at the service's clock."""
     read_your_writes(container, PROJECTION, min_position=min_position)
     now = container.app.clock()
     with container.engine.connect() as conn:
-        rates = query_compliance(
+        result = query(
             conn,
             container.projections.live(PROJECTION),
             container.settings.oversight,
             scope,
             now=now,
         )
+    return result, now
+
+
+@router.get("/compliance", response_model=s.ComplianceView, responses=RESPONSES)
+def compliance(container: ContainerDep, scope: ScopeDep, min_position: MinPosition = None) -> Any:
+    """Compliance rates, each with numerator, denominator and definition (SPO: own teams)."""
+    rates, now = _indicators(container, scope, min_position, query_compliance)
     return {"scope": scope.as_dict(), "as_of": now, "rates": rates}
 
 
 @router.get("/quality", response_model=s.QualityView, responses=RESPONSES)
-def quality(
-    container: ContainerDep,
-    actor: ActorDep,
-    pdu: Pdu = None,
-    team: Team = None,
-    practitioner_id: PractitionerId = None,
-    opened_from: From = None,
-    opened_to: To = None,
-    min_position: MinPosition = None,
-) -> Any:
+def quality(container: ContainerDep, scope: ScopeDep, min_position: MinPosition = None) -> Any:
     """HMIP-style standards 2.1-2.6: key questions with yes, total, percent, and ratings."""
-    scope = _scope(actor, pdu, team, practitioner_id, opened_from, opened_to)
-    read_your_writes(container, PROJECTION, min_position=min_position)
-    now = container.app.clock()
-    with container.engine.connect() as conn:
-        standards = query_quality(
-            conn,
-            container.projections.live(PROJECTION),
-            container.settings.oversight,
-            scope,
-            now=now,
-        )
+    standards, now = _indicators(container, scope, min_position, query_quality)
     return {"scope": scope.as_dict(), "as_of": now, "standards": standards}
