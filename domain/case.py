@@ -10,7 +10,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, Snapshot
+from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Snapshot as BaseSnapshot
 
 from domain.coerce import coerce
 from domain.errors import (
@@ -266,7 +267,7 @@ class Case(Aggregate):
             case.record(self)
             case.state = CaseState.fold(case.history)
 
-    class Snapshot(Snapshot):
+    class Snapshot(BaseSnapshot):
         """Snapshots keep the records; the derived state is folded again on load."""
 
         @classmethod
