@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import os
-from enum import Enum
 from typing import Any
 from uuid import UUID
 
@@ -20,7 +19,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
 from application.keys import DataKey, KeyStore
-from domain.personal import ERASED, PERSONAL_FIELDS, PERSONAL_NAMES, SEALED
+from domain.personal import ERASED, PERSONAL_FIELDS, PERSONAL_NAMES, SEALED, is_shape
 
 MARK = "_sealed_"
 
@@ -82,7 +81,7 @@ class SealingMapper(Mapper[UUID]):
         if event_type == "Corrected":
             state["replacement"] = {
                 name: self._seal(data_key, name, value)
-                if name in PERSONAL_NAMES and not isinstance(value, Enum)
+                if name in PERSONAL_NAMES and not is_shape(value)
                 else value
                 for name, value in state["replacement"].items()
             }
@@ -94,8 +93,8 @@ class SealingMapper(Mapper[UUID]):
             return {k: self._seal(data_key, f"{name}.{k}", v) for k, v in value.items()}
         if isinstance(value, list):
             return [self._seal(data_key, f"{name}.{i}", v) for i, v in enumerate(value)]
-        if value is None or isinstance(value, Enum | bool | int):
-            return value  # absence, codes and flags are the history's shape, not personal data
+        if is_shape(value):
+            return value
         if data_key.key is None:
             return ERASED  # erasure is final: new personal data of an erased case is not kept
         nonce = os.urandom(12)

@@ -33,6 +33,7 @@ from domain.errors import (
     UnknownSignificantEventError,
     UnknownVersionError,
 )
+from domain.personal import ERASED, PERSONAL_FIELDS, PERSONAL_NAMES, is_shape
 from domain.records import Record, apply_corrections
 from domain.state import CaseState
 from domain.vocabulary import (
@@ -274,6 +275,10 @@ class Case(Aggregate):
         def take(cls, aggregate: Any) -> Any:
             snapshot = super().take(aggregate)
             snapshot.state.pop("state", None)
+            if aggregate.state.erased_at is not None:
+                # A process that still held the erased person's key (briefly cached) must not
+                # write their data back into a snapshot: keep the shape, drop the contents.
+                snapshot.state["history"] = [erase_record(r) for r in snapshot.state["history"]]
             return snapshot
 
         def mutate(self, _: None) -> Any:
@@ -697,6 +702,26 @@ def _is_court_work(case: Case, record: Record) -> bool:
         enquiry = case.state.enquiries.get(record["data"]["enquiry_id"])
         return enquiry is not None and enquiry["stage"] is EnquiryStage.COURT
     return False
+
+
+def erase_record(record: Record) -> Record:
+    """The record with its personal fields' contents replaced by [erased], shape kept."""
+    names = PERSONAL_FIELDS.get(record["type"], frozenset())
+    data = {k: (_erased(v) if k in names else v) for k, v in record["data"].items()}
+    if record["type"] == "Corrected":
+        data["replacement"] = {
+            k: (_erased(v) if k in PERSONAL_NAMES and not is_shape(v) else v)
+            for k, v in data["replacement"].items()
+        }
+    return {**record, "data": data}
+
+
+def _erased(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _erased(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_erased(v) for v in value]
+    return value if is_shape(value) else ERASED
 
 
 def to_record(event: Case.Event) -> Record:

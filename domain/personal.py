@@ -1,6 +1,8 @@
 """Which event fields hold personal data: sealed under the case's data key when stored, so
 that destroying the key (erasure) makes them unreadable while the history keeps its shape."""
 
+from enum import Enum
+
 PERSONAL_FIELDS: dict[str, frozenset[str]] = {
     "Opened": frozenset({"person", "licence_conditions"}),
     "CourtReportPrepared": frozenset({"proposal"}),
@@ -19,3 +21,8 @@ PERSONAL_FIELDS: dict[str, frozenset[str]] = {
 PERSONAL_NAMES = frozenset().union(*PERSONAL_FIELDS.values())
 ERASED = "[erased]"
 SEALED = "[sealed]"
+
+
+def is_shape(value: object) -> bool:
+    """Absence, codes and flags are the history's shape, kept readable; the rest is content."""
+    return value is None or isinstance(value, Enum | bool | int)
