@@ -76,6 +76,29 @@ class IdempotencyRecord:
     status: int = 201
     position: int | None = None
 
+    def insert_params(self) -> tuple[Any, ...]:
+        """Values for (actor_id, key, request_hash, aggregate_id, version, status)."""
+        return (
+            self.actor_id,
+            self.key,
+            self.request_hash,
+            self.aggregate_id.hex,
+            self.version,
+            self.status,
+        )
+
+    @classmethod
+    def from_row(cls, actor_id: str, key: str, row: Any) -> IdempotencyRecord:
+        return cls(
+            actor_id=actor_id,
+            key=key,
+            request_hash=row["request_hash"],
+            aggregate_id=UUID(row["aggregate_id"]),
+            version=row["version"],
+            status=row["status"],
+            position=row["position"],
+        )
+
 
 class SQLiteCaseRecorder(_Chained, SQLiteApplicationRecorder):
     """SQLite recorder that also stores chain links and the command's idempotency key."""
@@ -103,14 +126,7 @@ class SQLiteCaseRecorder(_Chained, SQLiteApplicationRecorder):
                 f"INSERT INTO {IDEMPOTENCY_TABLE} "
                 "(actor_id, key, request_hash, aggregate_id, version, status) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    record.actor_id,
-                    record.key,
-                    record.request_hash,
-                    record.aggregate_id.hex,
-                    record.version,
-                    record.status,
-                ),
+                record.insert_params(),
             )
         return notification_ids
 
@@ -145,17 +161,7 @@ class SQLiteCaseRecorder(_Chained, SQLiteApplicationRecorder):
                 (actor_id, key),
             )
             row = c.fetchone()
-        if row is None:
-            return None
-        return IdempotencyRecord(
-            actor_id=actor_id,
-            key=key,
-            request_hash=row["request_hash"],
-            aggregate_id=UUID(row["aggregate_id"]),
-            version=row["version"],
-            status=row["status"],
-            position=row["position"],
-        )
+        return None if row is None else IdempotencyRecord.from_row(actor_id, key, row)
 
 
 class PostgresCaseRecorder(_Chained, PostgresApplicationRecorder):
@@ -196,14 +202,7 @@ class PostgresCaseRecorder(_Chained, PostgresApplicationRecorder):
                     "INSERT INTO {}.{} (actor_id, key, request_hash, aggregate_id, version, status)"
                     " VALUES (%s, %s, %s, %s, %s, %s)"
                 ).format(schema, Identifier(IDEMPOTENCY_TABLE)),
-                (
-                    record.actor_id,
-                    record.key,
-                    record.request_hash,
-                    record.aggregate_id.hex,
-                    record.version,
-                    record.status,
-                ),
+                record.insert_params(),
             )
         links = self._links(stored_events, previous)
         curs.executemany(
@@ -247,17 +246,7 @@ class PostgresCaseRecorder(_Chained, PostgresApplicationRecorder):
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(statement, (actor_id, key))
             row = curs.fetchone()
-        if row is None:
-            return None
-        return IdempotencyRecord(
-            actor_id=actor_id,
-            key=key,
-            request_hash=row["request_hash"],
-            aggregate_id=UUID(row["aggregate_id"]),
-            version=row["version"],
-            status=row["status"],
-            position=row["position"],
-        )
+        return None if row is None else IdempotencyRecord.from_row(actor_id, key, row)
 
 
 def event_store_env(
