@@ -35,6 +35,15 @@ class Rule(Enum):
     CASEWORK = "casework"  # practitioner or SPO, on their own teams' cases
     SPO_ONLY = "spo_only"  # SPO, on their own teams' cases
     SFO = "sfo"  # SPO on their own teams' cases, or admin on any
+    ADMIN = "admin"  # admin, on any case (the record of an erasure)
+
+
+ALLOWED: dict[Rule, tuple[str, ...]] = {
+    Rule.CASEWORK: (PRACTITIONER, SPO),
+    Rule.SPO_ONLY: (SPO,),
+    Rule.SFO: (SPO, ADMIN),
+    Rule.ADMIN: (ADMIN,),
+}
 
 
 def check_command(actor: Actor, rule: Rule, case_team: str | None) -> None:
@@ -43,12 +52,8 @@ def check_command(actor: Actor, rule: Rule, case_team: str | None) -> None:
     A team-scoped user (practitioner, SPO) gets 404 for another team's case whatever the
     command, before any role check: a 403 would reveal that the case exists.
     """
-    allowed = {
-        Rule.CASEWORK: (PRACTITIONER, SPO),
-        Rule.SPO_ONLY: (SPO,),
-        Rule.SFO: (SPO, ADMIN),
-    }[rule]
-    if rule is Rule.SFO and actor.has(ADMIN):
+    allowed = ALLOWED[rule]
+    if ADMIN in allowed and actor.has(ADMIN):  # admins act on any team's case
         return
     in_scope = case_team is None or case_team in actor.teams
     if actor.has(PRACTITIONER, SPO) and not in_scope:
@@ -77,9 +82,8 @@ def check_may_read_cases(actor: Actor) -> None:
 def check_may_command(actor: Actor, rule: Rule) -> None:
     """Before any look-up: 403 for a user who could run this command on no case at all.
     Team-scoped users pass: for them another team's case must stay a 404."""
-    allowed = {Rule.CASEWORK: (PRACTITIONER, SPO), Rule.SPO_ONLY: (SPO,), Rule.SFO: (SPO, ADMIN)}
-    if not actor.has(PRACTITIONER, SPO, *allowed[rule]):
-        raise AccessDeniedError(f"this command needs the role {' or '.join(allowed[rule])}")
+    if not actor.has(PRACTITIONER, SPO, *ALLOWED[rule]):
+        raise AccessDeniedError(f"this command needs the role {' or '.join(ALLOWED[rule])}")
 
 
 def check_read_case(actor: Actor, case_team: str) -> None:

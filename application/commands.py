@@ -41,6 +41,11 @@ from domain.vocabulary import (
 class Command:
     occurred_at: datetime | None = None
 
+    def arguments(self) -> dict[str, Any]:
+        """The keyword arguments for the aggregate: the command's own fields."""
+        skip = {"case_id", "occurred_at"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
+
 
 @dataclass(frozen=True, kw_only=True)
 class OpenCase(Command):
@@ -74,11 +79,6 @@ class CaseCommand(Command):
     method: ClassVar[str]
     rule: ClassVar[Rule] = Rule.CASEWORK
     case_id: UUID
-
-    def arguments(self) -> dict[str, Any]:
-        """The keyword arguments for the aggregate method."""
-        skip = {"case_id", "occurred_at"}
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -263,3 +263,12 @@ class CorrectEvent(CaseCommand):
     corrects_version: int
     reason: str
     replacement: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordErasure(CaseCommand):
+    """Record on a case that its person's data was erased (their keys destroyed)."""
+
+    method = "record_erasure"
+    rule = Rule.ADMIN
+    reason: str

@@ -7,7 +7,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast
 from uuid import UUID, uuid4
@@ -27,7 +27,7 @@ from application.access import (
     check_read_case,
 )
 from application.access_log import AccessLog, Reading
-from application.commands import CaseCommand, Command, OpenCase, RegisterStaff
+from application.commands import CaseCommand, Command, OpenCase, RecordErasure, RegisterStaff
 from application.errors import (
     AlreadyExistsError,
     ConcurrencyConflictError,
@@ -143,9 +143,7 @@ class CaseTrail(Application[UUID]):
         replayed = self._replay(actor, idempotency)
         if replayed:
             return replayed
-        arguments = {f.name: getattr(command, f.name) for f in fields(command)}
-        arguments.pop("occurred_at")
-        case = Case.open(meta=self._meta(actor, command), **arguments)
+        case = Case.open(meta=self._meta(actor, command), **command.arguments())
         return self._save_new(case, actor, idempotency, exists="a case with this id exists")
 
     def register_staff(
@@ -155,9 +153,7 @@ class CaseTrail(Application[UUID]):
         replayed = self._replay(actor, idempotency)
         if replayed:
             return replayed
-        arguments = {f.name: getattr(command, f.name) for f in fields(command)}
-        arguments.pop("occurred_at")
-        staff = Staff.register(meta=self._meta(actor, command), **arguments)
+        staff = Staff.register(meta=self._meta(actor, command), **command.arguments())
         return self._save_new(
             staff, actor, idempotency, exists=f"staff {command.staff_id!r} is registered already"
         )
@@ -317,16 +313,7 @@ class CaseTrail(Application[UUID]):
         if not case_ids:
             raise NotFoundError(f"no cases of {crn}")
         self._drop_snapshots(case_ids)
-        written = []
-        for case_id in case_ids:
-            for _ in range(self.settings.command_attempts):
-                case = self._load_case(case_id)
-                case.record_erasure(self._meta(actor, Command()), reason=reason)
-                try:
-                    written.append(self._save(case, actor, None))
-                    break
-                except IntegrityError:
-                    continue
+        written = [self.execute(RecordErasure(case_id=c, reason=reason), actor) for c in case_ids]
         logger.info("erased personal data of %s (%s cases)", crn, len(case_ids))
         return written
 
