@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated
 
 import typer
 
@@ -14,6 +16,42 @@ db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_he
 app.add_typer(db_app, name="db")
 projections_app = typer.Typer(help="Read-model projections.", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
+
+
+@contextmanager
+def rate_bar(
+    description: str, unit: str, total: int | None = None
+) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar with done of total, rate, elapsed and ETA; yields its update callback."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    ) as bar:
+        task = bar.add_task(description, total=total, rate="")
+
+        def update(done: int, of: int) -> None:
+            speed = bar.tasks[task].speed
+            bar.update(
+                task, completed=done, total=of, rate=f"{speed:,.0f} {unit}/s" if speed else ""
+            )
+
+        yield update
 
 
 @app.command()
@@ -191,16 +229,6 @@ def projections_rebuild(
     name: Annotated[str | None, typer.Argument(help="one projection; default every one")] = None,
 ) -> None:
     """Replay from zero into fresh rows and swap them in when caught up (no downtime)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     from api.bootstrap import build
 
     container = build(Settings())
@@ -209,23 +237,7 @@ def projections_rebuild(
         for projection in names:
             if projection not in container.projections.runners:
                 raise typer.BadParameter(f"no projection {projection!r}", param_hint="NAME")
-            with Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TaskProgressColumn(),
-                TextColumn("{task.fields[rate]}"),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-            ) as bar:
-                task = bar.add_task(projection, total=None, rate="")
-
-                def progress(position: int, head: int, task: Any = task, bar: Any = bar) -> None:
-                    speed = bar.tasks[task].speed
-                    rate = f"{speed:,.0f} events/s" if speed else ""
-                    bar.update(task, completed=position, total=head, rate=rate)
-
+            with rate_bar(projection, "events") as progress:
                 generation = container.projections.rebuild(projection, progress)
             typer.echo(f"{projection}: generation {generation} is live")
     finally:
@@ -290,15 +302,6 @@ def demo(
     from datetime import UTC, datetime
 
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
     from rich.table import Table
 
     from api.bootstrap import build
@@ -323,23 +326,7 @@ def demo(
     )
     container = build(Settings())
     try:
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TaskProgressColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-        ) as bar:
-            task = bar.add_task(f"demo PDU {pdu}: cases", total=cases, rate="")
-
-            def progress(done: int, total: int, task: Any = task, bar: Any = bar) -> None:
-                speed = bar.tasks[task].speed
-                rate = f"{speed:,.0f} cases/s" if speed else ""
-                bar.update(task, completed=done, total=total, rate=rate)
-
+        with rate_bar(f"demo PDU {pdu}: cases", "cases", total=cases) as progress:
             result = generate(container.app, options, progress=progress)
         started = time.perf_counter()
         container.projections.catch_up()
