@@ -49,6 +49,7 @@ from domain.case import Case, Meta, to_record
 from domain.errors import DomainError
 from domain.records import Record
 from domain.staff import Staff
+from domain.state import CaseState
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -257,13 +258,13 @@ class CaseTrail(Application[UUID]):
         reading: Reading | None = None,
     ) -> HistoricalState:
         """The case at a version, as known at a time, or as things had happened by a time."""
-        case = self.get_case(case_id, actor, reading=reading)
-        records = [to_record(cast(Case.Event, e)) for e in self.events.get(case_id)]
+        current, events = self._history(case_id, actor, reading)
+        records = [to_record(e) for e in events]
         if as_known_at is not None:
             return state_as_known_at(records, as_known_at)
         if as_of is not None:
             return state_as_of(records, as_of)
-        return state_at_version(records, case.version if version is None else version)
+        return state_at_version(records, current.version if version is None else version)
 
     def case_timeline(
         self,
@@ -274,14 +275,25 @@ class CaseTrail(Application[UUID]):
         until: datetime | None = None,
         types: set[str] | None = None,
         reading: Reading | None = None,
-    ) -> tuple[Case, list[TimelineItem]]:
+    ) -> tuple[CaseState, list[TimelineItem]]:
         """The SFO chronology of a case (every event by occurred_at, with lateness)."""
-        case = self.get_case(case_id, actor, reading=reading)
-        entries = [
-            (to_record(cast(Case.Event, e)), cast(Case.Event, e).actor_id)
-            for e in self.events.get(case_id)
-        ]
-        return case, timeline(entries, since=since, until=until, types=types)
+        current, events = self._history(case_id, actor, reading)
+        entries = [(to_record(e), e.actor_id) for e in events]
+        return current, timeline(entries, since=since, until=until, types=types)
+
+    def _history(
+        self, case_id: UUID, actor: Actor, reading: Reading | None
+    ) -> tuple[CaseState, list[Case.Event]]:
+        """Every event of a case, read once, and its current state folded from them: the
+        whole history is needed anyway, so the aggregate is not loaded beside it."""
+        check_may_read_cases(actor)
+        events = [cast(Case.Event, e) for e in self.events.get(case_id)]
+        if not events or not isinstance(events[0], Case.Opened):
+            raise NotFoundError(f"no case {case_id}")
+        current = CaseState.fold(to_record(e) for e in events)
+        check_read_case(actor, current.team)
+        self._log_read(actor, case_id, reading)
+        return current, events
 
     def verify_case(
         self,

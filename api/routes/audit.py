@@ -50,7 +50,7 @@ def get_timeline(
     annex to attach to a review.
     """
     wanted = {t.strip() for t in types.split(",") if t.strip()} if types else None
-    case, items = service.case_timeline(
+    current, items = service.case_timeline(
         case_id, actor, since=since, until=until, types=wanted, reading=reading
     )
     chosen = format or ("html" if "text/html" in request.headers.get("accept", "") else "json")
@@ -58,18 +58,16 @@ def get_timeline(
         return Response(
             timeline_csv(items),
             media_type="text/csv; charset=utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="chronology-{case.state.crn}.csv"'
-            },
+            headers={"Content-Disposition": f'attachment; filename="chronology-{current.crn}.csv"'},
         )
     if chosen == "html":
         return HTMLResponse(
-            timeline_html(items, crn=case.state.crn, case_id=str(case.id), generated_by=actor.sub)
+            timeline_html(items, crn=current.crn, case_id=str(case_id), generated_by=actor.sub)
         )
     return {
-        "case_id": case.id,
-        "crn": case.state.crn,
-        "version": case.version,
+        "case_id": case_id,
+        "crn": current.crn,
+        "version": current.version,
         "items": [item.as_dict() for item in items],
     }
 
