@@ -154,14 +154,6 @@ class ProjectionSystem:
         self.runner(name)  # unknown names fail here
         return tracking.live(name)
 
-    def generation(self, name: str) -> int:
-        with self.engine.connect() as conn:
-            generation = tracking.active_generation(conn, name)
-        if generation is None:
-            self.setup()
-            return 1
-        return generation
-
     def status(self) -> list[Status]:
         head = self.recorder.max_notification_id() or 0
         HEAD.set(head)

@@ -629,16 +629,16 @@ def test_list_cases_racing_a_rebuild_swap_still_lists_every_case(
         ct = server.container
         h.some_history(ct.app, 0, 4)
         ct.projections.catch_up()
-        real_generation = ct.projections.generation
+        real_live = ct.projections.live
         swaps = iter([True])
 
-        def generation(name: str) -> int:
-            answer = real_generation(name)
+        def live(name: str) -> Any:
+            answer = real_live(name)
             if name == "case_list" and next(swaps, False):
                 ct.projections.rebuild("case_list")  # completes between the two steps
             return answer
 
-        monkeypatch.setattr(ct.projections, "generation", generation)
+        monkeypatch.setattr(ct.projections, "live", live)
         with server.client("po-1", "auditor") as client:
             response = client.get("/cases")
         assert response.status_code == 200, response.text
