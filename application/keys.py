@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from application.settings import Settings
+from application.store import is_postgres
 
 KEY_BYTES = 32
 DATA_KEYS_TABLE = "data_keys"
@@ -77,7 +78,7 @@ class KeyStore:
 
     def __init__(self, recorder: Any, master: bytes, *, ttl: float = 30.0) -> None:
         self.datastore = recorder.datastore
-        self.postgres = hasattr(self.datastore, "schema")
+        self.postgres = is_postgres(self.datastore)
         self.wrapping = AESGCM(subkey(master, "data key wrapping"))
         self.ttl = ttl
         self.cache: OrderedDict[UUID, tuple[float, DataKey]] = OrderedDict()

@@ -41,7 +41,7 @@ from application.keys import KeyStore, master_key, subkey
 from application.sealing import SealingMapper
 from application.secrets import resolve_secret
 from application.settings import Settings
-from application.store import IdempotencyRecord, event_store_env
+from application.store import IdempotencyRecord, event_store_env, is_postgres
 from application.timeline import TimelineItem, timeline
 from application.transcodings import register_all
 from application.verification import ChainedRecorder, verify_aggregate
@@ -334,7 +334,7 @@ class CaseTrail(Application[UUID]):
             return
         recorder: Any = self.snapshots.recorder
         table = recorder.events_table_name
-        postgres = hasattr(recorder.datastore, "schema")
+        postgres = is_postgres(recorder.datastore)
         with recorder.datastore.transaction(commit=True) as c:
             for case_id in case_ids:
                 if postgres:

@@ -15,7 +15,7 @@ from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
@@ -24,6 +24,12 @@ from sqlalchemy.engine import make_url
 from application.integrity import CHAIN_TABLE, GENESIS, link
 
 IDEMPOTENCY_TABLE = "idempotency_keys"
+
+
+def is_postgres(datastore: object) -> bool:
+    """Whether one of the library's datastores is PostgreSQL's (placeholders %s, native uuid)
+    rather than SQLite's (placeholders ?, uuid as hex text)."""
+    return isinstance(datastore, PostgresDatastore)
 
 
 def _by_aggregate(stored_events: Sequence[StoredEvent]) -> dict[UUID, list[StoredEvent]]:
