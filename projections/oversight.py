@@ -111,51 +111,108 @@ def query_queue(
     cursor: str | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of the team's queue at ``now``: items due within ``due_soon_days`` business days
-    or overdue, most overdue first (one per case and reason: its earliest deadline)."""
+    or overdue, most overdue first (one per case and reason: its earliest deadline).
+
+    A team can hold thousands of open clocks, so a page does not read them all: it reads the
+    clocks due by a bound, widening the bound until the page is full or the horizon reached.
+    A rule's deadline never moves earlier as its clock starts later, so the clocks due by a
+    bound are a per-rule range of its indexed start.
+    """
+    after = decode_cursor(cursor) if cursor is not None else None
     horizon = add_business_days(local_date(now), thresholds.due_soon_days)
     if where.due_to is not None:
         horizon = min(horizon, where.due_to)
+    first = _first_due(conn, generation, thresholds, where)
+    if first is None:
+        return [], None
+    start = max(d for d in (first, where.due_from, after and due_date(after[0])) if d)
+    span = timedelta(days=7)
+    while True:
+        bound = min(horizon, start + span)
+        items = _due_by(conn, generation, thresholds, where, now=now, bound=bound)
+        if after is not None:
+            items = [item for item in items if _order(item) > after]
+        if len(items) > limit or bound >= horizon:
+            break
+        span *= 4
+    page = items[:limit]
+    more = len(items) > limit
+    return page, (encode_cursor(_order(page[-1])) if more and page else None)
+
+
+def _scoped(query: sa.Select[Any], generation: Generation, where: QueueFilter) -> sa.Select[Any]:
     t = oversight_items
-    due_by_horizon = sa.or_(
+    query = query.where(t.c.generation == generation, t.c.team == where.team)
+    if where.practitioner_id is not None:
+        query = query.where(t.c.practitioner_id == where.practitioner_id)
+    return query
+
+
+def _first_due(
+    conn: sa.Connection, generation: Generation, thresholds: Thresholds, where: QueueFilter
+) -> date | None:
+    """The date the scope's earliest deadline falls on: each rule's earliest clock."""
+    t = oversight_items
+    query = _scoped(sa.select(t.c.rule, sa.func.min(t.c.since)), generation, where)
+    earliest = conn.execute(query.group_by(t.c.rule)).all()
+    return min(
+        (due_date(RULES[rule].due_at(since, thresholds)) for rule, since in earliest),
+        default=None,
+    )
+
+
+def _due_by(
+    conn: sa.Connection,
+    generation: Generation,
+    thresholds: Thresholds,
+    where: QueueFilter,
+    *,
+    now: datetime,
+    bound: date,
+) -> list[dict[str, Any]]:
+    """The scope's items due by the end of ``bound`` (and not before ``due_from``), in queue
+    order, one per case and reason: its earliest deadline."""
+    t = oversight_items
+    due_by_bound = sa.or_(
         *(
             sa.and_(
                 t.c.rule == rule.name,
                 (t.c.since if rule.unit == "hours" else t.c.since_on)
-                <= rule.since_cutoff(horizon, thresholds),
+                <= rule.since_cutoff(bound, thresholds),
             )
             for rule in RULES.values()
         )
     )
-    query = sa.select(t).where(t.c.generation == generation, t.c.team == where.team, due_by_horizon)
-    if where.practitioner_id is not None:
-        query = query.where(t.c.practitioner_id == where.practitioner_id)
+    query = _scoped(
+        sa.select(t.c.case_id, t.c.crn, t.c.practitioner_id, t.c.rule, t.c.since, t.c.since_on),
+        generation,
+        where,
+    ).where(due_by_bound)
+    last = end_of_day(bound)
+    days: dict[tuple[str, date], datetime] = {}  # a day rule's deadline is its start's date's
     earliest: dict[tuple[UUID, str], dict[str, Any]] = {}
-    for row in conn.execute(query).mappings():
-        rule = RULES[row["rule"]]
-        due_at = rule.due_at(row["since"], thresholds)
-        if due_at > end_of_day(horizon) or (
-            where.due_from is not None and due_date(due_at) < where.due_from
-        ):
+    for case_id, crn, practitioner_id, rule_name, since, since_on in conn.execute(query):
+        rule = RULES[rule_name]
+        if rule.unit == "hours":
+            due_at = rule.due_at(since, thresholds)
+        else:
+            due_at = days.get((rule_name, since_on)) or days.setdefault(
+                (rule_name, since_on), rule.due_at(since, thresholds)
+            )
+        if due_at > last or (where.due_from is not None and due_date(due_at) < where.due_from):
             continue
-        item = {
-            "case_id": row["case_id"],
-            "crn": row["crn"],
-            "practitioner_id": row["practitioner_id"],
-            "reason": rule.reason,
-            "since": row["since"],
-            "due_at": due_at,
-            "overdue": now >= due_at,
-        }
-        key = (row["case_id"], rule.reason)
+        key = (case_id, rule.reason)
         if key not in earliest or due_at < earliest[key]["due_at"]:
-            earliest[key] = item
-    items = sorted(earliest.values(), key=_order)
-    if cursor is not None:
-        after = decode_cursor(cursor)
-        items = [item for item in items if _order(item) > after]
-    page = items[:limit]
-    more = len(items) > limit
-    return page, (encode_cursor(_order(page[-1])) if more and page else None)
+            earliest[key] = {
+                "case_id": case_id,
+                "crn": crn,
+                "practitioner_id": practitioner_id,
+                "reason": rule.reason,
+                "since": since,
+                "due_at": due_at,
+                "overdue": now >= due_at,
+            }
+    return sorted(earliest.values(), key=_order)
 
 
 def due_date(due_at: datetime) -> date:

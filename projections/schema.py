@@ -4,12 +4,15 @@ Every read-model row carries a ``generation``: a rebuild writes the next generat
 the live one and swaps it in when caught up, so queries never see a half-built model.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
+
+
+ZERO = timedelta(0)
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -28,7 +31,12 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if value.tzinfo is None or value.tzinfo is UTC:
+            return value.replace(tzinfo=UTC)
+        # psycopg answers in the session's zone: a UTC session needs only the label.
+        if value.utcoffset() == ZERO:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 projection_tracking = sa.Table(
