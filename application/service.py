@@ -43,7 +43,7 @@ from application.secrets import resolve_secret
 from application.settings import Settings
 from application.store import IdempotencyRecord, event_store_env, is_postgres
 from application.timeline import TimelineItem, timeline
-from application.transcodings import register_all
+from application.transcodings import CaseTranscoder, register_all
 from application.verification import ChainedRecorder, verify_aggregate
 from domain.case import Case, Meta, to_record
 from domain.errors import DomainError
@@ -130,6 +130,11 @@ class CaseTrail(Application[UUID]):
     def projection_mapper(self) -> SealingMapper:
         """The mapper read models use: personal fields stay sealed."""
         return cast(SealingMapper, self.mapper).for_projections()
+
+    def construct_transcoder(self) -> CaseTranscoder:
+        transcoder = CaseTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
