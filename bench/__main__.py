@@ -164,17 +164,20 @@ def http_suite(backend: str, repeat: int, levels: tuple[int, ...]) -> dict[str, 
 
 
 def queries_suite(backend: str, cases: int) -> dict[str, Any]:
-    """Read-model queries at PDU scale, over HTTP, after the projections caught up."""
+    """Read-model queries over HTTP, after the projections caught up, in a store of ``cases``
+    cases: PDUs of Sheffield's size (bench/dataset.py), queried at a team's, a PDU's and (for
+    compliance and quality) the whole store's scope."""
     from bench import http_bench as hb
 
     with tempfile.TemporaryDirectory() as tmp, database(backend, Path(tmp)) as url:
         container = container_for(url, Path(tmp))
-        populate(container.app, cases * 10)
+        events = populate(container.app, cases * 10)
+        console.print(f"catching up the read models on {events:,} events ...")
         started = time.perf_counter()
         container.projections.catch_up()
         catch_up_s = time.perf_counter() - started
         container.close()
-        out: dict[str, Any] = {"cases": cases, "catch_up_s": catch_up_s}
+        out: dict[str, Any] = {"cases": cases, "events": events, "catch_up_s": catch_up_s}
         with hb.serve(url, Path(tmp), CASETRAIL_EMBEDDED_PROJECTIONS="false") as served:
             spo = served.token("spo1", "spo")
             auditor = served.token("aud1", "auditor")
@@ -184,9 +187,12 @@ def queries_suite(backend: str, cases: int) -> dict[str, Any]:
                 ("oversight", "/oversight?team=T1", spo),
                 ("compliance", "/compliance?pdu=SHF", auditor),
                 ("quality", "/quality?pdu=SHF", auditor),
+                ("compliance_all", "/compliance", auditor),
+                ("quality_all", "/quality", auditor),
             ):
                 out[name] = hb.query_latency(served, path, token)
-        rebuild = subprocess.run(
+        started = time.perf_counter()
+        subprocess.run(
             [str(Path(sys.executable).with_name("casetrail")), "projections", "rebuild"],
             env={
                 **os.environ,
@@ -198,7 +204,7 @@ def queries_suite(backend: str, cases: int) -> dict[str, Any]:
             capture_output=True,
             check=True,
         )
-        del rebuild
+        out["rebuild_s"] = time.perf_counter() - started
         out["rebuild_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         return out
 
@@ -240,17 +246,19 @@ def report(results: dict[str, Any]) -> None:
             f"GET /cases/{{id}} ({backend}): {reads}; API peak RSS "
             f"{figures['api_peak_rss_mb']:.0f} MiB"
         )
-    for backend, figures in results.get("queries", {}).items():
-        parts = [
-            f"{name} p95 {v['p95_ms']:.1f} ms" if "p95_ms" in v else f"{name}: {v}"
-            for name, v in figures.items()
-            if isinstance(v, dict)
-        ]
-        console.print(
-            f"Queries at {figures['cases']:,} cases ({backend}): "
-            + "; ".join(parts)
-            + f"; rebuild peak RSS {figures['rebuild_peak_rss_mb']:.0f} MiB"
-        )
+    for backend, scales in results.get("queries", {}).items():
+        for figures in scales.values():
+            parts = [
+                f"{name} p95 {v['p95_ms']:.1f} ms"
+                for name, v in figures.items()
+                if isinstance(v, dict)
+            ]
+            console.print(
+                f"Queries at {figures['cases']:,} cases ({backend}): "
+                + "; ".join(parts)
+                + f"; rebuild {figures['rebuild_s']:.0f} s, peak RSS "
+                f"{figures['rebuild_peak_rss_mb']:.0f} MiB"
+            )
 
 
 def _cell(f: dict[str, float]) -> str:
@@ -264,7 +272,11 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--suites", default="projections,http,queries")
     parser.add_argument("--clients", default="1,8,32")
-    parser.add_argument("--cases", type=int, default=1820, help="cases for the query suite")
+    parser.add_argument(
+        "--cases",
+        default="1820",
+        help="store sizes for the query suite, comma-separated (national scale: 250000)",
+    )
     args = parser.parse_args()
     machine = {
         "python": platform.python_version(),
@@ -284,10 +296,19 @@ def main() -> None:
         levels = tuple(int(c) for c in args.clients.split(","))
         results["http"] = {b: http_suite(b, args.repeat, levels) for b in backends}
     if "queries" in suites:
-        results["queries"] = {b: queries_suite(b, args.cases) for b in backends}
+        sizes = [int(c) for c in args.cases.split(",")]
+        results["queries"] = {b: {str(n): queries_suite(b, n) for n in sizes} for b in backends}
     report(results)
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    previous.update({"machine": machine, **results})
+    # A partial run (one suite, one backend, one scale) replaces only what it measured.
+    for suite, by_backend in results.items():
+        kept = previous.setdefault(suite, {})
+        for backend, figures in by_backend.items():
+            if suite == "queries":
+                kept.setdefault(backend, {}).update(figures)
+            else:
+                kept[backend] = figures
+    previous["machine"] = machine
     RESULTS.write_text(json.dumps(previous, indent=2))
     console.print(f"written {RESULTS}")
 
