@@ -74,7 +74,6 @@ class RowProjection(Projection):
         keys = {key for key, _ in keyed if key is not None}
         if not keys:
             return
-        column = self.table.c[self.key_column]
         rows: dict[Any, dict[str, Any] | None] = {}
         missing = []
         for key in keys:
@@ -84,11 +83,8 @@ class RowProjection(Projection):
             else:
                 missing.append(key)
         for chunk in _chunks(sorted(missing, key=str), 500):
-            query = sa.select(self.table).where(
-                self.table.c.generation == generation, column.in_(chunk)
-            )
-            for found in conn.execute(query).mappings():
-                rows[found[self.key_column]] = dict(found)
+            for found in self.load(conn, generation, chunk):
+                rows[found[self.key_column]] = found
         dirty: set[Any] = set()
         for key, event in keyed:
             if key is None:
@@ -100,8 +96,18 @@ class RowProjection(Projection):
                 rows[key] = updated
                 dirty.add(key)
         changed = [row for k in dirty if (row := rows[k]) is not None]
-        upsert(conn, self.table, changed)
+        self.store(conn, changed)
         self._pending = {(generation, row[self.key_column]): row for row in changed}
+
+    def load(self, conn: sa.Connection, generation: int, keys: list[Any]) -> list[dict[str, Any]]:
+        """The stored rows of these keys (a row may span tables: override with store)."""
+        query = sa.select(self.table).where(
+            self.table.c.generation == generation, self.table.c[self.key_column].in_(keys)
+        )
+        return [dict(found) for found in conn.execute(query).mappings()]
+
+    def store(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+        upsert(conn, self.table, rows)
 
     def committed(self) -> None:
         if len(self._cache) + len(self._pending) > self.cache_limit:

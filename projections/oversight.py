@@ -18,19 +18,19 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from domain.case import Case, to_record
-from projections.base import Batch, Event, Generation, RowProjection
+from projections.base import Batch, Event, Generation, RowProjection, upsert
 from projections.business_days import add_business_days, end_of_day, local_date
 from projections.history import CaseHistory
 from projections.oversight_columns import case_columns
 from projections.oversight_facts import apply as apply_record
 from projections.oversight_facts import new_facts, refold
 from projections.oversight_rules import RULES, Thresholds, digest, queue_items
-from projections.schema import oversight_cases, oversight_items
+from projections.schema import oversight_cases, oversight_facts, oversight_items
 
 
 class OversightProjection(RowProjection):
     name = "oversight"
-    tables = (oversight_cases, oversight_items)
+    tables = (oversight_cases, oversight_facts, oversight_items)
     table = oversight_cases
     key_column = "case_id"
     handles = ()  # every case event moves the case's version
@@ -67,6 +67,19 @@ class OversightProjection(RowProjection):
             "facts": facts,
             "items_digest": items_digest,
         }
+
+    def load(self, conn: sa.Connection, generation: int, keys: list[Any]) -> list[dict[str, Any]]:
+        c, f = oversight_cases, oversight_facts
+        query = (
+            sa.select(c, f.c.facts)
+            .join(f, sa.and_(f.c.generation == c.c.generation, f.c.case_id == c.c.case_id))
+            .where(c.c.generation == generation, c.c.case_id.in_(keys))
+        )
+        return [dict(found) for found in conn.execute(query).mappings()]
+
+    def store(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+        upsert(conn, oversight_cases, rows)
+        upsert(conn, oversight_facts, rows)
 
     def process(self, conn: sa.Connection, generation: int, batch: Batch) -> None:
         self._items = {}

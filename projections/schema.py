@@ -111,9 +111,10 @@ audit_events = sa.Table(
 )
 
 # -- oversight queue, compliance rates, quality indicators (projections/oversight*.py) --------
-# One row per case: scope, the case's folded facts (JSON), and typed columns that the rates and
-# indicators sum over a scope. No threshold is baked in: rows keep dates and business days
-# taken; the queries compare them with the settings in force.
+# One row per case: scope and typed columns that the rates and indicators sum over a scope. No
+# threshold is baked in: rows keep dates and business days taken; the queries compare them
+# with the settings in force. The case's folded facts (JSON, about 1 KB) live in a table of
+# their own, so that a national rate scans narrow rows.
 oversight_cases = sa.Table(
     "oversight_cases",
     metadata,
@@ -129,7 +130,6 @@ oversight_cases = sa.Table(
     sa.Column("opened_on", sa.Date, nullable=False),
     sa.Column("start_date", sa.Date, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("facts", sa.JSON, nullable=False),
     sa.Column("items_digest", sa.String(16), nullable=False),
     sa.Column("rosh", sa.String(20)),
     sa.Column("rosh_high", sa.Boolean, nullable=False),
@@ -181,6 +181,14 @@ oversight_cases = sa.Table(
 # The queue's open clocks: at most one row per (case, rule), rewritten when a case's clocks
 # change. A rule's deadline is its start plus its threshold, so "due by D" is a range on
 # `since_on` (or `since`, for hours) worked out per rule at query time.
+oversight_facts = sa.Table(
+    "oversight_facts",
+    metadata,
+    sa.Column("generation", sa.Integer, primary_key=True),
+    sa.Column("case_id", sa.Uuid, primary_key=True),
+    sa.Column("facts", sa.JSON, nullable=False),
+)
+
 oversight_items = sa.Table(
     "oversight_items",
     metadata,

@@ -4,7 +4,9 @@ SQLAlchemy metadata the code queries with."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from typing import Any
+from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +16,7 @@ from alembic.script import ScriptDirectory
 
 from application import schema as application_schema
 from application.migrate import alembic_config, downgrade, upgrade
+from projections.schema import oversight_cases, oversight_facts
 
 try:  # read-model tables, once the projections package defines them
     from projections import schema as projections_schema
@@ -133,3 +136,49 @@ def test_the_metadata_check_includes_the_read_model_tables_when_they_exist() -> 
     if projections_schema is not None:
         assert set(projections_schema.metadata.tables) <= OWN_TABLES
         assert "projection_tracking" in OWN_TABLES
+
+
+def test_0007_moves_each_case_s_facts_to_their_own_table_and_back(
+    database_url: str, engine: sa.Engine
+) -> None:
+    upgrade(database_url, "0006")
+    case_id = uuid4()
+    columns = {
+        "generation": 1,
+        "case_id": case_id,
+        "crn": "X000001",
+        "pdu": "SHF",
+        "team": "T1",
+        "sentence_type": "licence",
+        "status": "open",
+        "opened_at": datetime(2025, 3, 3, tzinfo=UTC),
+        "opened_on": date(2025, 3, 3),
+        "start_date": date(2025, 3, 3),
+        "version": 3,
+        "facts": {"crn": "X000001", "version": 3},
+    }
+    # The table as 0005 made it: today's columns and the facts column.
+    old = oversight_cases.to_metadata(sa.MetaData())
+    old.append_column(sa.Column("facts", sa.JSON, nullable=False))
+    with engine.begin() as conn:
+        required = {c.name: _filler(c) for c in old.columns if not c.nullable}
+        conn.execute(sa.insert(old), {**required, **columns})
+    upgrade(database_url)
+    with engine.connect() as conn:
+        moved = conn.execute(sa.select(oversight_facts.c.case_id, oversight_facts.c.facts)).all()
+    assert moved == [(case_id, {"crn": "X000001", "version": 3})]
+    assert "facts" not in {c["name"] for c in sa.inspect(engine).get_columns("oversight_cases")}
+    downgrade(database_url, "0006")
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(old.c.facts)).scalar_one() == columns["facts"]
+    assert "oversight_facts" not in tables(engine)
+    upgrade(database_url)
+
+
+def _filler(column: sa.Column[Any]) -> Any:
+    """A value for a NOT NULL column the test does not care about."""
+    if isinstance(column.type, sa.Boolean):
+        return False
+    if isinstance(column.type, sa.Integer):
+        return 0
+    return "x"
