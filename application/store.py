@@ -8,6 +8,7 @@ concurrent retry of the same key loses on the key's primary key (one event, one 
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,9 +41,48 @@ def _by_aggregate(stored_events: Sequence[StoredEvent]) -> dict[UUID, list[Store
 
 
 class _Chained:
-    """Mixin: compute each new event's chain link from the aggregate's previous link."""
+    """Mixin: compute each new event's chain link from the aggregate's previous link.
+
+    The last link this process committed for each aggregate is kept, so the next command on
+    the case need not read it back (a round trip per command). It is remembered only after
+    the transaction commits, and used only for the version right before the new events:
+    a link another process wrote since is a different version, so it is read from the table.
+    """
 
     chain_key: bytes = b""
+    tail_limit = 100_000
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._tail_links: dict[UUID, tuple[int, str]] = {}  # committed: aggregate -> last link
+        self._tail_local = threading.local()  # this thread's transaction's links, uncommitted
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
+        pending = self._pending_tails()
+        pending.clear()
+        try:
+            result = super().insert_events(stored_events, **kwargs)  # type: ignore[misc]
+        except BaseException:
+            pending.clear()
+            raise
+        tails = self._tails()
+        if len(tails) + len(pending) > self.tail_limit:
+            tails.clear()
+        for originator_id, (version, chain_hash) in pending.items():
+            known = tails.get(originator_id)
+            if known is None or known[0] < version:
+                tails[originator_id] = (version, chain_hash)
+        pending.clear()
+        return result
+
+    def _tails(self) -> dict[UUID, tuple[int, str]]:
+        return self._tail_links
+
+    def _pending_tails(self) -> dict[UUID, tuple[int, str]]:
+        pending: dict[UUID, tuple[int, str]] | None = getattr(self._tail_local, "pending", None)
+        if pending is None:
+            pending = self._tail_local.pending = {}
+        return pending
 
     def _links(
         self, stored_events: Sequence[StoredEvent], previous: Callable[[UUID, int], str | None]
@@ -51,9 +91,16 @@ class _Chained:
             msg = "the recorder has no chain key (set by CaseTrail from settings)"
             raise RuntimeError(msg)
         rows = []
+        tails, pending = self._tails(), self._pending_tails()
         for originator_id, events in _by_aggregate(stored_events).items():
             first = events[0].originator_version
-            last = GENESIS if first == 1 else previous(originator_id, first - 1)
+            known = tails.get(originator_id)
+            if first == 1:
+                last: str | None = GENESIS
+            elif known is not None and known[0] == first - 1:
+                last = known[1]
+            else:
+                last = previous(originator_id, first - 1)
             if last is None:
                 msg = f"no chain link for {originator_id} version {first - 1}"
                 raise RuntimeError(msg)
@@ -67,6 +114,7 @@ class _Chained:
                     event.state,
                 )
                 rows.append((originator_id, event.originator_version, last))
+            pending[originator_id] = (events[-1].originator_version, last)
         return rows
 
 

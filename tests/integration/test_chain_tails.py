@@ -1,0 +1,122 @@
+"""The recorder remembers the last chain link it committed per case, to save a read per
+command: the chain must stay whole when another process writes in between, when a write
+loses a race, and the remembered link must really be what is used."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+import sqlalchemy as sa
+
+from api.bootstrap import Container, build
+from application.access import Actor
+from application.commands import OpenCase, ScheduleAppointment
+from application.integrity import CHAIN_TABLE
+from application.verification import verify_aggregate
+from domain.case import Meta
+from domain.vocabulary import AppointmentType, SentenceType
+from tests.support import make_settings
+
+PO = Actor("po1", frozenset({"practitioner"}), frozenset({"T1"}))
+
+
+@pytest.fixture
+def two(database_url: str, tmp_path: Path) -> Iterator[tuple[Container, Container]]:
+    """Two application instances on one store: two processes, as far as the cache knows."""
+    first = build(make_settings(database_url, tmp_path))
+    second = build(make_settings(database_url, tmp_path))
+    yield first, second
+    first.close()
+    second.close()
+
+
+def _open(container: Container) -> UUID:
+    written = container.app.open_case(
+        OpenCase(
+            crn="X123456",
+            person={"name": "A Person"},
+            sentence_type=SentenceType.LICENCE,
+            start_date=date(2026, 1, 5),
+            expected_end_date=date(2027, 1, 5),
+            pdu="SHF",
+            team="T1",
+            requirements={},
+            licence_conditions=[],
+            offence_flags=[],
+            occurred_at=datetime(2026, 1, 5, 9, tzinfo=UTC),
+        ),
+        PO,
+    )
+    return written.aggregate_id
+
+
+def _appointment(container: Container, case_id: UUID, n: int) -> int:
+    command = ScheduleAppointment(
+        case_id=case_id,
+        appointment_id=f"a{n}",
+        type=AppointmentType.COAP,
+        starts_at=datetime(2026, 2, 1, 10, tzinfo=UTC),
+        national_standard=True,
+    )
+    return container.app.execute(command, PO).version
+
+
+def _verified(container: Container, case_id: UUID) -> Any:
+    return verify_aggregate(container.app.recorder, case_id)
+
+
+def test_writers_in_two_processes_keep_one_whole_chain(two: tuple[Container, Container]) -> None:
+    first, second = two
+    case_id = _open(first)
+    versions = [_appointment(first if n % 3 else second, case_id, n) for n in range(9)]
+    assert versions == list(range(2, 11))
+    result = _verified(first, case_id)
+    assert result.ok, result
+    assert result.checked == 10
+
+
+def test_a_write_that_loses_its_race_is_not_remembered(two: tuple[Container, Container]) -> None:
+    first, second = two
+    case_id = _open(first)
+    _appointment(first, case_id, 0)  # first remembers version 2
+    stale = first.app.repository.get(case_id)
+    _appointment(second, case_id, 1)  # version 3, written elsewhere
+    now = datetime.now(UTC)
+    stale.schedule_appointment(  # decided on version 2: loses on version 3's uniqueness
+        Meta(actor_id="po1", command_id=uuid4(), occurred_at=now, now=now),
+        appointment_id="lost",
+        type=AppointmentType.COAP,
+        starts_at=datetime(2026, 2, 1, 10, tzinfo=UTC),
+        national_standard=True,
+    )
+    with pytest.raises(Exception, match=r"(?i)unique|integrity|duplicate"):
+        first.app.save(stale)
+    assert _appointment(first, case_id, 2) == 4  # links to second's version 3, read back
+    result = _verified(first, case_id)
+    assert result.ok, result
+    assert result.checked == 4
+
+
+def test_the_remembered_link_is_what_the_next_command_links_to(
+    two: tuple[Container, Container],
+) -> None:
+    """Remove version 2's stored link behind the recorder's back: the next command still
+    links to it (from memory, no read), and verification names the gap it left."""
+    first, _ = two
+    case_id = _open(first)
+    _appointment(first, case_id, 0)
+    with first.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                f"DELETE FROM {CHAIN_TABLE} WHERE originator_version = 2 AND originator_id = :i"
+            ),
+            {"i": case_id if first.engine.dialect.name == "postgresql" else case_id.hex},
+        )
+    assert _appointment(first, case_id, 1) == 3
+    result = _verified(first, case_id)
+    assert not result.ok
