@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import logging
 import random
 import threading
@@ -9,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -51,6 +53,7 @@ from domain.records import Record
 from domain.staff import Staff
 from domain.state import CaseState
 
+T = TypeVar("T")
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
@@ -117,9 +120,17 @@ class CaseTrail(Application[UUID]):
             listener()
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
-        """Settings come from ``Settings`` alone: the process environment is not read."""
-        # No aggregate cache: deep-copying a cached case costs more than replaying it.
+        """Settings come from ``Settings`` alone: the process environment is not read.
+
+        The aggregate cache is fast-forwarded on every read (one indexed query for events
+        written since) and never deep-copied: deep-copying a case costs more than replaying
+        it. Instead a cached case is only touched under its case lock, and forgotten whenever
+        a command on it fails, so no half-decided case is ever served (see ``_load_case``).
+        """
         values = {"IS_SNAPSHOTTING_ENABLED": "y", **dict(env or {})}
+        if self.settings.aggregate_cache_size:
+            values["AGGREGATE_CACHE_MAXSIZE"] = str(self.settings.aggregate_cache_size)
+            values["AGGREGATE_CACHE_FASTFORWARD"] = "y"
         return Environment(name, values)
 
     def construct_mapper(self) -> Mapper[UUID]:
@@ -184,8 +195,12 @@ class CaseTrail(Application[UUID]):
             return replayed
         # Writers of one case in this process queue here rather than race: the store's
         # optimistic check then only meets writers in other processes.
-        with self._case_locks[hash(command.case_id) % len(self._case_locks)]:
-            return self._decide_and_save(command, actor, expected_version, idempotency)
+        with self._case_lock(command.case_id):
+            try:
+                return self._decide_and_save(command, actor, expected_version, idempotency)
+            except BaseException:
+                self._forget_case(command.case_id)
+                raise
 
     def _decide_and_save(
         self,
@@ -204,6 +219,7 @@ class CaseTrail(Application[UUID]):
                     )
                 getattr(case, command.method)(self._meta(actor, command), **command.arguments())
             except (DomainError, PreconditionFailedError):
+                self._forget_case(case.id)  # a refused command may have changed it in part
                 # A retry of a keyed command may have lost the race to its own first attempt,
                 # which has since committed: then the answer is the first one, not a refusal.
                 replayed = self._replay(actor, idempotency)
@@ -213,6 +229,7 @@ class CaseTrail(Application[UUID]):
             try:
                 return self._save(case, actor, idempotency)
             except IntegrityError:
+                self._forget_case(case.id)  # it holds events that were not stored
                 replayed = self._replay(actor, idempotency)
                 if replayed:
                     return replayed
@@ -230,12 +247,28 @@ class CaseTrail(Application[UUID]):
 
     # -- reads -----------------------------------------------------------------------------
 
-    def get_case(self, case_id: UUID, actor: Actor, *, reading: Reading | None = None) -> Case:
+    def read_case(
+        self,
+        case_id: UUID,
+        actor: Actor,
+        render: Callable[[Case], T],
+        *,
+        reading: Reading | None = None,
+    ) -> T:
+        """What ``render`` makes of the current case. It runs under the case's lock, as the
+        case may be the cached one a command changes next: it must copy or serialise, not
+        keep references into the case."""
         check_may_read_cases(actor)
-        case = self._load_case(case_id)
-        check_read_case(actor, case.state.team)
+        with self._case_lock(case_id):
+            case = self._load_case(case_id)
+            check_read_case(actor, case.state.team)
+            rendered = render(case)
         self._log_read(actor, case_id, reading)
-        return case
+        return rendered
+
+    def get_case(self, case_id: UUID, actor: Actor, *, reading: Reading | None = None) -> Case:
+        """A copy of the current case, for callers that keep it (the CLI, tests)."""
+        return self.read_case(case_id, actor, copy.deepcopy, reading=reading)
 
     def case_records(
         self,
@@ -245,12 +278,12 @@ class CaseTrail(Application[UUID]):
         after_version: int = 0,
         limit: int | None = None,
         reading: Reading | None = None,
-    ) -> tuple[Case, list[tuple[Case.Event, Record]]]:
-        """The case (for its current version) and a page of its events in version order."""
-        case = self.get_case(case_id, actor, reading=reading)
+    ) -> tuple[int, list[tuple[Case.Event, Record]]]:
+        """The case's current version and a page of its events in version order."""
+        version = self.read_case(case_id, actor, lambda case: case.version, reading=reading)
         events = self.events.get(case_id, gt=after_version, limit=limit)
         page = [(cast(Case.Event, e), to_record(cast(Case.Event, e))) for e in events]
-        return case, page
+        return version, page
 
     def case_state(
         self,
@@ -369,14 +402,28 @@ class CaseTrail(Application[UUID]):
             now=now,
         )
 
+    def _case_lock(self, case_id: UUID) -> threading.RLock:
+        return self._case_locks[hash(case_id) % len(self._case_locks)]
+
     def _load_case(self, case_id: UUID) -> Case:
+        """The current case, from the aggregate cache when it holds it. The caller holds the
+        case's lock: the cached case is not a copy, and a command changes it in place."""
         try:
-            aggregate: Case | Staff = self.repository.get(case_id, projector_func=replay)
+            aggregate: Case | Staff = self.repository.get(
+                case_id, projector_func=replay, deepcopy_from_cache=False
+            )
         except AggregateNotFoundError:
             raise NotFoundError(f"no case {case_id}") from None
         if not isinstance(aggregate, Case):
             raise NotFoundError(f"no case {case_id}")
         return aggregate
+
+    def _forget_case(self, case_id: UUID) -> None:
+        """Drop the case from the aggregate cache: the next load reads it from the store."""
+        cache = self.repository.cache
+        if cache is not None:
+            with contextlib.suppress(KeyError):
+                cache.get(case_id, evict=True)
 
     def _replay(self, actor: Actor, idempotency: IdempotencyKey | None) -> Written | None:
         if idempotency is None:

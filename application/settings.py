@@ -55,6 +55,9 @@ class Settings(BaseSettings):
         default=None, description="HMAC key of the events' tamper-evident chain; dev creates one"
     )
     snapshot_interval: int = Field(default=100, ge=1)
+    # Cases kept decoded in memory between commands and reads (0: none). Each is brought up to
+    # date with one indexed read of any events another process wrote since.
+    aggregate_cache_size: int = Field(default=500, ge=0)
     command_attempts: int = Field(default=5, ge=1, description="decisions tried on a lost race")
     threadpool_size: int = Field(default=40, ge=1, description="sync endpoint worker threads")
     pool_size: int | None = Field(default=None, description="DB pool; default threadpool_size")

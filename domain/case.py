@@ -259,6 +259,13 @@ class Case(Aggregate):
 
         reason: str
 
+        def apply(self, case: Case) -> None:
+            # A case held in memory since before the erasure (an aggregate cache, in this
+            # process or another) keeps no personal data past this event either.
+            case.record(self)
+            case.history = [erase_record(r) for r in case.history]
+            case.state = CaseState.fold(case.history)
+
     class Corrected(Event):
         corrects_version: int
         reason: str

@@ -1,6 +1,7 @@
-"""The recorder remembers the last chain link it committed per case, to save a read per
-command: the chain must stay whole when another process writes in between, when a write
-loses a race, and the remembered link must really be what is used."""
+"""Two processes on one store, each remembering what it wrote or read: the last chain link
+per case (to save a read per command) and decoded cases (the aggregate cache). The chain
+must stay whole and every case exactly as stored when the other process writes in between,
+when a write loses its race, when a command is refused, and when a person is erased."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from application.access import Actor
 from application.commands import OpenCase, ScheduleAppointment
 from application.integrity import CHAIN_TABLE
 from application.verification import verify_aggregate
-from domain.case import Meta
+from domain.case import Case, Meta
+from domain.errors import DomainError
+from domain.personal import ERASED
 from domain.vocabulary import AppointmentType, SentenceType
 from tests.support import make_settings
 
@@ -120,3 +123,81 @@ def test_the_remembered_link_is_what_the_next_command_links_to(
     assert _appointment(first, case_id, 1) == 3
     result = _verified(first, case_id)
     assert not result.ok
+
+
+# -- the aggregate cache ----------------------------------------------------------------------
+
+
+def _appointments(container: Container, case_id: UUID) -> set[str]:
+    return set(container.app.get_case(case_id, PO).state.appointments)
+
+
+def test_a_cached_case_is_brought_up_to_date_with_the_other_process_s_events(
+    two: tuple[Container, Container],
+) -> None:
+    first, second = two
+    case_id = _open(first)
+    assert _appointments(first, case_id) == set()  # cached by first
+    _appointment(second, case_id, 1)
+    assert _appointments(first, case_id) == {"a1"}
+    assert _appointment(first, case_id, 2) == 3
+
+
+def test_a_command_that_loses_its_race_is_decided_again_on_the_stored_case(
+    two: tuple[Container, Container], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other process writes between this one's decision and its save: the case this
+    process decided on (cached, with its unsaved event applied) must not be used again."""
+    first, second = two
+    case_id = _open(first)
+    _appointment(first, case_id, 0)
+    save = first.app._save
+    raced: list[int] = []
+
+    def racing_save(*args: Any, **kwargs: Any) -> Any:
+        if not raced:
+            raced.append(_appointment(second, case_id, 1))
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(first.app, "_save", racing_save)
+    assert _appointment(first, case_id, 2) == 4
+    assert raced == [3]
+    fresh = {"a0", "a1", "a2"}
+    assert _appointments(first, case_id) == fresh
+    assert _appointments(second, case_id) == fresh
+    assert first.app.get_case(case_id, PO).version == 4
+
+
+def test_a_command_refused_after_it_decided_leaves_no_trace_in_the_cached_case(
+    two: tuple[Container, Container], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rule that fails after an event was triggered (a command of several events) leaves
+    that event applied to the in-memory case: the cached case must be dropped, not kept."""
+    first, _ = two
+    case_id = _open(first)
+    _appointment(first, case_id, 0)
+    decide = Case.schedule_appointment
+
+    def refuse_after_deciding(case: Case, *args: Any, **kwargs: Any) -> None:
+        decide(case, *args, **kwargs)
+        raise DomainError("refused after deciding")
+
+    monkeypatch.setattr(Case, "schedule_appointment", refuse_after_deciding)
+    with pytest.raises(DomainError, match="after deciding"):
+        _appointment(first, case_id, 1)
+    monkeypatch.undo()
+    case = first.app.get_case(case_id, PO)
+    assert case.version == 2
+    assert set(case.state.appointments) == {"a0"}
+
+
+def test_erasure_in_one_process_empties_the_case_another_process_holds(
+    two: tuple[Container, Container],
+) -> None:
+    first, second = two
+    case_id = _open(first)
+    assert second.app.get_case(case_id, PO).state.person["name"] == "A Person"  # cached
+    first.app.erase_person("X123456", "request", Actor("admin1", frozenset({"admin"})))
+    held = second.app.get_case(case_id, PO)
+    assert held.state.person["name"] == ERASED
+    assert "A Person" not in repr(held.history)
