@@ -147,19 +147,31 @@ def http_suite(backend: str, repeat: int, levels: tuple[int, ...]) -> dict[str, 
                 per_client = max(40, 400 // clients)
                 runs = [hb.commands(served, clients, per_client) for _ in range(repeat)]
                 results[f"commands_{clients}"] = measured(runs)
-            results["case_reads"] = hb.case_reads(served, (10, 100, 1000))
+            cases = hb.build_cases(served, (10, 100, 1000))
+            results["case_reads"] = hb.case_reads(served, cases)
             results["api_peak_rss_mb"] = served.peak_rss_mb()
+        # The same cases read by a server without the aggregate cache: every read decodes the
+        # snapshot and replays the events after it.
+        with hb.serve(
+            url,
+            Path(tmp),
+            CASETRAIL_EMBEDDED_PROJECTIONS="false",
+            CASETRAIL_AGGREGATE_CACHE_SIZE="0",
+        ) as uncached:
+            results["case_reads_uncached"] = hb.case_reads(uncached, cases)
         for clients in levels:
             events = max(200, 400 if clients == 1 else 800)
-            rates = [
-                hb.bare_loop(url.replace("bench.db", f"bare{clients}.db"), events, threads=clients)
-                for _ in range(repeat)
-            ]
-            results[f"bare_loop_{clients}"] = {
-                "median": statistics.median(rates),
-                "min": min(rates),
-                "max": max(rates),
-            }
+            for key, cached in (("bare_loop", False), ("bare_cached", True)):
+                store = url.replace("bench.db", f"{key}{clients}.db")
+                rates = [
+                    hb.bare_loop(store, events, threads=clients, cached=cached)
+                    for _ in range(repeat)
+                ]
+                results[f"{key}_{clients}"] = {
+                    "median": statistics.median(rates),
+                    "min": min(rates),
+                    "max": max(rates),
+                }
     return results
 
 
@@ -222,6 +234,8 @@ def report(results: dict[str, Any]) -> None:
             "p99 ms",
             "bare loop/s",
             "ratio to bare",
+            "bare + library cache/s",
+            "ratio",
         ):
             table.add_column(column, justify="right")
         for key, f in figures.items():
@@ -229,6 +243,7 @@ def report(results: dict[str, Any]) -> None:
                 continue
             clients = key.split("_")[1]
             bare = figures[f"bare_loop_{clients}"]
+            cached = figures[f"bare_cached_{clients}"]
             table.add_row(
                 clients,
                 _cell(f["throughput"]),
@@ -237,15 +252,16 @@ def report(results: dict[str, Any]) -> None:
                 f"{f['p99_ms']['median']:.1f}",
                 _cell(bare),
                 f"{f['throughput']['median'] / bare['median']:.2f}",
+                _cell(cached),
+                f"{f['throughput']['median'] / cached['median']:.2f}",
             )
         console.print(table)
-        reads = ", ".join(
-            f"{size} events: p95 {v['p95_ms']:.1f} ms" for size, v in figures["case_reads"].items()
-        )
-        console.print(
-            f"GET /cases/{{id}} ({backend}): {reads}; API peak RSS "
-            f"{figures['api_peak_rss_mb']:.0f} MiB"
-        )
+        for key, label in (("case_reads", "cached"), ("case_reads_uncached", "uncached")):
+            reads = ", ".join(
+                f"{size} events: p95 {v['p95_ms']:.1f} ms" for size, v in figures[key].items()
+            )
+            console.print(f"GET /cases/{{id}} ({backend}, {label}): {reads}")
+        console.print(f"API peak RSS ({backend}): {figures['api_peak_rss_mb']:.0f} MiB")
     for backend, scales in results.get("queries", {}).items():
         for figures in scales.values():
             parts = [

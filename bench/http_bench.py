@@ -81,7 +81,8 @@ def serve(url: str, workdir: Path, **env: str) -> Iterator[Served]:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(
-                    f"server did not start: {process.stderr and process.stderr.read()}"
+                    "server did not start: "
+                    + (process.stderr.read().decode(errors="replace") if process.stderr else "")
                 )
             time.sleep(0.1)
         settings = Settings(env="test", database_url=url, var_dir=workdir, jwt_secret=SECRET)
@@ -185,16 +186,18 @@ class _Bare(Application[UUID]):
     name = "bare"
 
 
-def bare_loop(url: str, events: int, threads: int = 1) -> float:
-    """The library alone: load, mutate, save one event per transaction; events/s."""
+def bare_loop(url: str, events: int, threads: int = 1, *, cached: bool = False) -> float:
+    """The library alone: load, mutate, save one event per transaction; events/s. With
+    ``cached``, the library's own aggregate cache (fast-forwarded, deep-copied) is on."""
     pool = str(max(threads, 1) + 1)
-    app = _Bare(
-        env={
-            k: v
-            for k, v in event_store_env(url, pool_size=int(pool)).items()
-            if k != "APPLICATION_RECORDER_TOPIC"
-        }
-    )
+    env = {
+        k: v
+        for k, v in event_store_env(url, pool_size=int(pool)).items()
+        if k != "APPLICATION_RECORDER_TOPIC"
+    }
+    if cached:
+        env["AGGREGATE_CACHE_MAXSIZE"] = "500"
+    app = _Bare(env=env)
     ids = []
     for _ in range(threads):
         counter = _Counter()
@@ -203,7 +206,7 @@ def bare_loop(url: str, events: int, threads: int = 1) -> float:
 
     def work(aggregate_id: UUID, count: int) -> None:
         for _ in range(count):
-            counter = app.repository.get(aggregate_id)
+            counter: _Counter = app.repository.get(aggregate_id)
             counter.increment()
             app.save(counter)
 
@@ -218,10 +221,10 @@ def bare_loop(url: str, events: int, threads: int = 1) -> float:
     return (events // threads) * threads / elapsed
 
 
-def case_reads(served: Served, sizes: tuple[int, ...], reads: int = 200) -> dict[str, Any]:
-    """GET /cases/{id} p50/p95 for cases of each size (snapshots every 100 events)."""
+def build_cases(served: Served, sizes: tuple[int, ...]) -> dict[int, str]:
+    """A case of each size (in events), built through the API."""
     headers = {"Authorization": f"Bearer {served.token('po1', 'practitioner')}"}
-    results: dict[str, Any] = {}
+    built: dict[int, str] = {}
     with httpx.Client(base_url=served.base_url, headers=headers, timeout=60) as http:
         for size in sizes:
             case_id = http.post("/cases", json=OPEN).json()["case_id"]
@@ -235,7 +238,17 @@ def case_reads(served: Served, sizes: tuple[int, ...], reads: int = 200) -> dict
                         "national_standard": True,
                     },
                 )
-            http.get(f"/cases/{case_id}")  # warm
+            built[size] = case_id
+    return built
+
+
+def case_reads(served: Served, cases: dict[int, str], reads: int = 200) -> dict[str, Any]:
+    """GET /cases/{id} p50/p95 for each case (snapshots every 100 events)."""
+    headers = {"Authorization": f"Bearer {served.token('po1', 'practitioner')}"}
+    results: dict[str, Any] = {}
+    with httpx.Client(base_url=served.base_url, headers=headers, timeout=60) as http:
+        for size, case_id in cases.items():
+            http.get(f"/cases/{case_id}")  # warm the connection (and the cache, if on)
             latencies = []
             for _ in range(reads):
                 started = time.perf_counter()
