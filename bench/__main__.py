@@ -175,6 +175,26 @@ def http_suite(backend: str, repeat: int, levels: tuple[int, ...]) -> dict[str, 
     return results
 
 
+def rebuild_every_read_model(url: str, var_dir: str) -> float:
+    """Seconds for `casetrail projections rebuild` (every read model) in its own process."""
+    from bench import http_bench as hb
+
+    started = time.perf_counter()
+    subprocess.run(
+        [str(Path(sys.executable).with_name("casetrail")), "projections", "rebuild"],
+        env={
+            **os.environ,
+            "CASETRAIL_DATABASE_URL": url,
+            "CASETRAIL_VAR_DIR": var_dir,
+            "CASETRAIL_JWT_SECRET": hb.SECRET,
+            "CASETRAIL_ENV": "test",
+        },
+        capture_output=True,
+        check=True,
+    )
+    return time.perf_counter() - started
+
+
 def queries_suite(backend: str, cases: int) -> dict[str, Any]:
     """Read-model queries over HTTP, after the projections caught up, in a store of ``cases``
     cases: PDUs of Sheffield's size (bench/dataset.py), queried at a team's, a PDU's and (for
@@ -203,22 +223,37 @@ def queries_suite(backend: str, cases: int) -> dict[str, Any]:
                 ("quality_all", "/quality", auditor),
             ):
                 out[name] = hb.query_latency(served, path, token)
-        started = time.perf_counter()
-        subprocess.run(
-            [str(Path(sys.executable).with_name("casetrail")), "projections", "rebuild"],
-            env={
-                **os.environ,
-                "CASETRAIL_DATABASE_URL": url,
-                "CASETRAIL_VAR_DIR": tmp,
-                "CASETRAIL_JWT_SECRET": hb.SECRET,
-                "CASETRAIL_ENV": "test",
-            },
-            capture_output=True,
-            check=True,
-        )
-        out["rebuild_s"] = time.perf_counter() - started
+        out["rebuild_s"] = rebuild_every_read_model(url, tmp)
         out["rebuild_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         return out
+
+
+def rebuild_suite(backend: str) -> dict[str, Any]:
+    """A full rebuild of every read model of the demo PDU (`casetrail demo`), as an operator
+    runs it: `casetrail projections rebuild` in its own process. Baseline: one bare pass over
+    the same events (read, decode, upsert a row each) per read model."""
+    from application.demo import DemoOptions, generate
+
+    with tempfile.TemporaryDirectory() as tmp, database(backend, Path(tmp)) as url:
+        container = container_for(url, Path(tmp))
+        console.print(f"demo PDU on {backend} ...")
+        generate(container.app, DemoOptions())
+        events = container.app.recorder.max_notification_id() or 0
+        bare_s = pb.time_bare_loop(container)
+        models = len(container.projections.runners)
+        container.close()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        rebuild_s = rebuild_every_read_model(url, tmp)
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        return {
+            "events": events,
+            "read_models": models,
+            "rebuild_s": rebuild_s,
+            "bare_pass_s": bare_s,
+            "ratio_to_bare_passes": rebuild_s / (bare_s * models),
+            # ru_maxrss of children is the largest child so far: exact when this one is it.
+            "rebuild_peak_rss_mb": peak / 1024 if peak > before else None,
+        }
 
 
 def report(results: dict[str, Any]) -> None:
@@ -262,6 +297,12 @@ def report(results: dict[str, Any]) -> None:
             )
             console.print(f"GET /cases/{{id}} ({backend}, {label}): {reads}")
         console.print(f"API peak RSS ({backend}): {figures['api_peak_rss_mb']:.0f} MiB")
+    for backend, f in results.get("rebuild", {}).items():
+        console.print(
+            f"Rebuild of every read model of the demo PDU ({backend}, {f['events']:,} events): "
+            f"{f['rebuild_s']:.1f} s; bare pass {f['bare_pass_s']:.1f} s x {f['read_models']} "
+            f"read models; ratio {f['ratio_to_bare_passes']:.2f}"
+        )
     for backend, scales in results.get("queries", {}).items():
         for figures in scales.values():
             parts = [
@@ -286,7 +327,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000, help="projection catch-up")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backends", default="sqlite,postgres")
-    parser.add_argument("--suites", default="projections,http,queries")
+    parser.add_argument("--suites", default="projections,http,queries,rebuild")
     parser.add_argument("--clients", default="1,8,32")
     parser.add_argument(
         "--cases",
@@ -314,6 +355,8 @@ def main() -> None:
     if "queries" in suites:
         sizes = [int(c) for c in args.cases.split(",")]
         results["queries"] = {b: {str(n): queries_suite(b, n) for n in sizes} for b in backends}
+    if "rebuild" in suites:
+        results["rebuild"] = {b: rebuild_suite(b) for b in backends}
     report(results)
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     # A partial run (one suite, one backend, one scale) replaces only what it measured.
