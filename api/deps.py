@@ -1,4 +1,8 @@
-"""Dependency aliases shared by the routers."""
+"""Dependency aliases shared by the routers.
+
+The dependencies are ``async def`` although nothing in them awaits: they are quick and never
+block, and FastAPI runs a plain ``def`` dependency in the thread pool, a hand-off per
+dependency per request that cost more than the command it served."""
 
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ _bearer = HTTPBearer(auto_error=False, description="JWT signed by the identity p
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,12})"?\s*$')
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
@@ -30,14 +34,14 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def get_service(container: ContainerDep) -> CaseTrail:
+async def get_service(container: ContainerDep) -> CaseTrail:
     return container.app
 
 
 ServiceDep = Annotated[CaseTrail, Depends(get_service)]
 
 
-def get_actor(
+async def get_actor(
     request: Request,
     container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -67,7 +71,7 @@ def get_actor(
 ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
-def get_commander(container: ContainerDep, actor: ActorDep) -> Actor:
+async def get_commander(container: ContainerDep, actor: ActorDep) -> Actor:
     """The actor of a command, counted against the per-user command rate limit."""
     if container.rate_limit is not None:
         container.rate_limit.check(actor.sub)
@@ -111,7 +115,7 @@ def idempotency(request: Request, key: str | None, body: BaseModel | None) -> Id
     return IdempotencyKey(key=key, request_hash=digest.hexdigest())
 
 
-def get_reading(request: Request) -> Reading:
+async def get_reading(request: Request) -> Reading:
     """What the access log records of this read: the route template and request id."""
     route = getattr(request.scope.get("route"), "path", request.url.path)
     return Reading(

@@ -81,7 +81,7 @@ class CommandContext:
         )
 
 
-def command_context(
+async def command_context(
     request: Request,
     response: Response,
     service: ServiceDep,

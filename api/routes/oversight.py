@@ -90,7 +90,7 @@ def _scope(
     )
 
 
-def scope_of_request(
+async def scope_of_request(
     actor: ActorDep,
     pdu: Pdu = None,
     team: Team = None,
