@@ -138,7 +138,8 @@ def query_queue(
     first = _first_due(conn, generation, thresholds, where)
     if first is None:
         return [], None
-    start = max(d for d in (first, where.due_from, after and due_date(after[0])) if d)
+    # Nothing before the first deadline, the filter's first day or the cursor's day is needed.
+    start = max(first, where.due_from or first, due_date(after[0]) if after else first)
     span = timedelta(days=7)
     while True:
         bound = min(horizon, start + span)
