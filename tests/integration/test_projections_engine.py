@@ -30,6 +30,7 @@ from domain.vocabulary import RoSH, SentenceType
 from projections import tracking
 from projections.case_list import CaseListProjection, row_from_state
 from projections.coordination import Waker, notify_channel
+from projections.database import make_engine
 from projections.runner import Runner
 from projections.schema import case_list, projection_active
 from tests.integration import projection_helpers as h
@@ -737,3 +738,12 @@ def test_waker_in_another_process_is_woken_by_a_postgres_notify(
         assert len(elapsed) == 1
         if elapsed[0] >= 2.0:
             raise NotWokenError(f"woke after {elapsed[0]:.1f}s, by its timeout")
+
+
+def test_read_model_connections_to_postgresql_do_not_jit(pg_url: str) -> None:
+    engine = make_engine(pg_url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SHOW jit")).scalar_one() == "off"
+    finally:
+        engine.dispose()
