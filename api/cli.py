@@ -58,19 +58,37 @@ def rate_bar(
 def serve(
     host: Annotated[str | None, typer.Option(help="default CASETRAIL_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="default CASETRAIL_PORT")] = None,
+    workers: Annotated[int | None, typer.Option(help="default CASETRAIL_WORKERS")] = None,
 ) -> None:
-    """Serve the HTTP API (migrates the database to head first)."""
+    """Serve the HTTP API (migrates the database to head first).
+
+    With several workers, each is a process with its own aggregate cache and rate-limit
+    counts; they share the store, whose optimistic concurrency orders their writes.
+    """
     import uvicorn
 
+    from api.bootstrap import build
     from api.main import create_app
     from api.observability import setup_logging
 
     settings = Settings()
     setup_logging(settings)
+    count = workers or settings.workers
+    bind_host, bind_port = host or settings.host, port or settings.port
+    if count == 1:
+        uvicorn.run(
+            create_app(settings), host=bind_host, port=bind_port, log_config=None, access_log=False
+        )
+        return
+    # Migrate, set the projections up and create any dev secrets once, before the workers
+    # start, so that they find everything in place rather than race to make it.
+    build(settings).close()
     uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
+        "api.main:from_environment",
+        factory=True,
+        workers=count,
+        host=bind_host,
+        port=bind_port,
         log_config=None,
         access_log=False,
     )

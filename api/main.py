@@ -72,6 +72,16 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
+def from_environment() -> FastAPI:
+    """The app of one API worker process, built from CASETRAIL_* (`casetrail serve`)."""
+    from api.observability import setup_logging
+    from application.settings import Settings
+
+    settings = Settings()
+    setup_logging(settings)
+    return create_app(settings)
+
+
 def problem_openapi(app: FastAPI) -> dict[str, Any]:
     """The OpenAPI document, with every error response described as the problem+json that
     the API really sends (FastAPI's default 422 says application/json)."""

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
         description="sqlite:///PATH (embedded default) or postgresql+psycopg://USER:PW@HOST:PORT/DB",
     )
     host: str = "127.0.0.1"
+    workers: int = Field(
+        default=1, ge=1, description="API server processes (`casetrail serve`); one per core"
+    )
     port: int = 8000
     var_dir: Path = Path("var")
     jwt_secret: str | None = Field(default=None, description="HS256 secret; dev creates one")
