@@ -137,11 +137,21 @@ def measured(runs: list[dict[str, float]]) -> dict[str, dict[str, float]]:
     }
 
 
-def http_suite(backend: str, repeat: int, levels: tuple[int, ...]) -> dict[str, Any]:
+def http_suite(
+    backend: str, repeat: int, levels: tuple[int, ...], workers: tuple[int, ...]
+) -> dict[str, Any]:
     from bench import http_bench as hb
 
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp, database(backend, Path(tmp)) as url:
+        for count in workers[1:]:  # more API processes (`casetrail serve --workers N`)
+            with hb.serve(
+                url, Path(tmp), CASETRAIL_EMBEDDED_PROJECTIONS="false", CASETRAIL_WORKERS=str(count)
+            ) as served:
+                for clients in levels:
+                    per_client = max(40, 400 // clients)
+                    runs = [hb.commands(served, clients, per_client) for _ in range(repeat)]
+                    results[f"commands_{clients}_workers_{count}"] = measured(runs)
         with hb.serve(url, Path(tmp), CASETRAIL_EMBEDDED_PROJECTIONS="false") as served:
             for clients in levels:
                 per_client = max(40, 400 // clients)
@@ -262,6 +272,7 @@ def report(results: dict[str, Any]) -> None:
     for backend, figures in results.get("http", {}).items():
         table = Table(title=f"Commands over HTTP ({backend}): median [min-max]")
         for column in (
+            "workers",
             "clients",
             "commands/s",
             "p50 ms",
@@ -277,9 +288,11 @@ def report(results: dict[str, Any]) -> None:
             if not key.startswith("commands_"):
                 continue
             clients = key.split("_")[1]
+            workers = key.split("_")[-1] if "_workers_" in key else "1"
             bare = figures[f"bare_loop_{clients}"]
             cached = figures[f"bare_cached_{clients}"]
             table.add_row(
+                workers,
                 clients,
                 _cell(f["throughput"]),
                 f"{f['p50_ms']['median']:.1f}",
@@ -330,6 +343,9 @@ def main() -> None:
     parser.add_argument("--suites", default="projections,http,queries,rebuild")
     parser.add_argument("--clients", default="1,8,32")
     parser.add_argument(
+        "--workers", default="1,2", help="API processes for the command figures (first: 1)"
+    )
+    parser.add_argument(
         "--cases",
         default="1820",
         help="store sizes for the query suite, comma-separated (national scale: 250000)",
@@ -351,7 +367,8 @@ def main() -> None:
         }
     if "http" in suites:
         levels = tuple(int(c) for c in args.clients.split(","))
-        results["http"] = {b: http_suite(b, args.repeat, levels) for b in backends}
+        workers = tuple(int(w) for w in args.workers.split(","))
+        results["http"] = {b: http_suite(b, args.repeat, levels, workers) for b in backends}
     if "queries" in suites:
         sizes = [int(c) for c in args.cases.split(",")]
         results["queries"] = {b: {str(n): queries_suite(b, n) for n in sizes} for b in backends}
