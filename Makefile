@@ -65,8 +65,8 @@ format: venv ## Reformat and apply safe lint fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: venv ## Run the benchmarks
-	$(BIN)/python -m bench
+bench: venv ## Run the benchmarks (~1 h; BENCH_ARGS="--national-cases 0" skips national scale)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 demo: venv ## Load demo data
 	$(BIN)/casetrail demo

@@ -353,7 +353,13 @@ def main() -> None:
     parser.add_argument(
         "--cases",
         default="1820",
-        help="store sizes for the query suite, comma-separated (national scale: 250000)",
+        help="store sizes for the query suite on every backend, comma-separated",
+    )
+    parser.add_argument(
+        "--national-cases",
+        type=int,
+        default=250_000,
+        help="the query suite at national scale, on PostgreSQL only (0: skip; ~45 min)",
     )
     args = parser.parse_args()
     machine = {
@@ -377,6 +383,9 @@ def main() -> None:
     if "queries" in suites:
         sizes = [int(c) for c in args.cases.split(",")]
         results["queries"] = {b: {str(n): queries_suite(b, n) for n in sizes} for b in backends}
+        if args.national_cases and "postgres" in backends:
+            national = queries_suite("postgres", args.national_cases)
+            results["queries"]["postgres"][str(args.national_cases)] = national
     if "rebuild" in suites:
         results["rebuild"] = {b: rebuild_suite(b) for b in backends}
     report(results)
