@@ -362,6 +362,9 @@ class CaseTrail(Application[UUID]):
         case_ids = self.keys.destroy(crn, reason)
         if not case_ids:
             raise NotFoundError(f"no cases of {crn}")
+        for case_id in case_ids:
+            with self._case_lock(case_id):
+                self._forget_case(case_id)
         self._drop_snapshots(case_ids)
         written = [self.execute(RecordErasure(case_id=c, reason=reason), actor) for c in case_ids]
         logger.info("erased personal data of %s (%s cases)", crn, len(case_ids))
@@ -416,7 +419,19 @@ class CaseTrail(Application[UUID]):
             raise NotFoundError(f"no case {case_id}") from None
         if not isinstance(aggregate, Case):
             raise NotFoundError(f"no case {case_id}")
+        if aggregate.state.erased_at is None and self._key_destroyed(case_id):
+            # Erased — here or in another process — before the case's PersonalDataErased was
+            # applied to it: what memory holds may be the person's data in plain text. Read it
+            # from the store instead, where their sealed fields now read [erased], and keep it
+            # out of the cache until the erasure event arrives.
+            self._forget_case(case_id)
+            aggregate = cast(Case, self.repository.get(case_id, projector_func=replay))
+            self._forget_case(case_id)
         return aggregate
+
+    def _key_destroyed(self, case_id: UUID) -> bool:
+        data_key = self.keys.get(case_id)
+        return data_key is not None and data_key.destroyed
 
     def _forget_case(self, case_id: UUID) -> None:
         """Drop the case from the aggregate cache: the next load reads it from the store."""

@@ -302,6 +302,10 @@ class Case(Aggregate):
     def record(self, event: Case.Event) -> None:
         """Append the event's record and fold it into the state (corrections refold)."""
         record = to_record(event)
+        if self.state.erased_at is not None:
+            # Erasure is final: new personal data of an erased case is not kept, in the store
+            # (application/sealing.py) or here.
+            record = erase_record(record)
         self.history.append(record)
         if record["type"] != "Corrected":
             self.state.apply(record)

@@ -16,13 +16,13 @@ import sqlalchemy as sa
 
 from api.bootstrap import Container, build
 from application.access import Actor
-from application.commands import OpenCase, ScheduleAppointment
+from application.commands import OpenCase, RecordOutcome, ScheduleAppointment
 from application.integrity import CHAIN_TABLE
 from application.verification import verify_aggregate
 from domain.case import Case, Meta
 from domain.errors import DomainError
 from domain.personal import ERASED
-from domain.vocabulary import AppointmentType, SentenceType
+from domain.vocabulary import AppointmentType, Outcome, SentenceType
 from tests.support import make_settings
 
 PO = Actor("po1", frozenset({"practitioner"}), frozenset({"T1"}))
@@ -201,3 +201,35 @@ def test_erasure_in_one_process_empties_the_case_another_process_holds(
     held = second.app.get_case(case_id, PO)
     assert held.state.person["name"] == ERASED
     assert "A Person" not in repr(held.history)
+
+
+def test_a_person_erased_elsewhere_is_not_served_from_memory_before_the_event_arrives(
+    two: tuple[Container, Container],
+) -> None:
+    """The keys are destroyed first and the erasure events recorded after: a process holding
+    the case must not serve it from memory in between (once its key cache has expired)."""
+    first, second = two
+    case_id = _open(first)
+    assert second.app.get_case(case_id, PO).state.person["name"] == "A Person"  # cached
+    first.app.keys.destroy("X123456", "request")  # no PersonalDataErased yet
+    second.app.keys.ttl = 0  # its key cache has expired (30 s by default)
+    held = second.app.get_case(case_id, PO)
+    assert held.state.erased_at is None
+    assert held.state.person["name"] == ERASED
+
+
+def test_personal_data_recorded_after_erasure_is_not_kept_in_memory_either(
+    two: tuple[Container, Container],
+) -> None:
+    first, second = two
+    case_id = _open(first)
+    _appointment(first, case_id, 0)
+    first.app.erase_person("X123456", "request", Actor("admin1", frozenset({"admin"})))
+    first.app.execute(
+        RecordOutcome(case_id=case_id, appointment_id="a0", outcome=Outcome.ATTC, notes="secret"),
+        PO,
+    )
+    for container in (first, second):
+        case = container.app.get_case(case_id, PO)
+        assert case.state.appointments["a0"]["notes"] == ERASED
+        assert "secret" not in repr(case.history)
