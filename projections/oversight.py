@@ -168,6 +168,7 @@ def _first_due(
     """The date the scope's earliest deadline falls on: each rule's earliest clock."""
     t = oversight_items
     query = _scoped(sa.select(t.c.rule, sa.func.min(t.c.since)), generation, where)
+    query = query.where(t.c.rule.in_(sorted(RULES)))  # a rule since retired is not shown
     earliest = conn.execute(query.group_by(t.c.rule)).all()
     return min(
         (due_date(RULES[rule].due_at(since, thresholds)) for rule, since in earliest),

@@ -463,3 +463,26 @@ def test_paging_a_large_queue_reads_it_whole_in_order(container: Any, team: str)
         want = expected(**where)
         assert len(want) > 14, where  # several pages
         assert paged(**where) == want, where
+
+
+def test_a_retired_rule_s_rows_are_not_shown_and_break_nothing(container: Any, team: str) -> None:
+    """Rows of a rule this version no longer has (until the read model is rebuilt)."""
+    story = CaseStory(container, team).open(on(3), crn="X000201")
+    generation = live(container)
+    with container.engine.begin() as conn:
+        number = conn.execute(sa.select(generation)).scalar_one()
+        conn.execute(
+            sa.insert(oversight_items),
+            {
+                "generation": number,
+                "case_id": story.case_id,
+                "rule": "retired_rule",
+                "reason": "retired_reason",
+                "team": team,
+                "practitioner_id": None,
+                "crn": "X000201",
+                "since": on(1),
+                "since_on": on(1).date(),
+            },
+        )
+    assert [reason for reason, _ in reasons(container, team, on(20))] == ["induction_overdue"]
