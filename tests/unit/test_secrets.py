@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from application.secrets import resolve_secret
 from application.settings import Settings
@@ -44,3 +47,20 @@ def test_a_configured_secret_is_used_as_it_is(tmp_path: Path) -> None:
     settings = Settings(env="development", var_dir=tmp_path)
     assert resolve_secret(settings, "given", "jwt-secret", "CASETRAIL_JWT_SECRET") == "given"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_filesystem_without_hard_links_still_gets_its_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(source: object, target: object) -> None:
+        raise PermissionError("hard links are not supported here")
+
+    monkeypatch.setattr(os, "link", no_links)
+    first = _settings_resolve(tmp_path)
+    assert first == _settings_resolve(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["jwt-secret"]
+
+
+def _settings_resolve(var_dir: Path) -> str:
+    settings = Settings(env="development", var_dir=var_dir)
+    return resolve_secret(settings, None, "jwt-secret", "CASETRAIL_JWT_SECRET")
