@@ -425,7 +425,8 @@ class CaseTrail(Application[UUID]):
             # from the store instead, where their sealed fields now read [erased], and keep it
             # out of the cache until the erasure event arrives.
             self._forget_case(case_id)
-            aggregate = cast(Case, self.repository.get(case_id, projector_func=replay))
+            fresh = self.repository.get(case_id, projector_func=replay, deepcopy_from_cache=False)
+            aggregate = cast(Case, fresh)
             self._forget_case(case_id)
         return aggregate
 

@@ -65,7 +65,7 @@ class _Chained:
         except BaseException:
             pending.clear()
             raise
-        tails = self._tails()
+        tails = self._tail_links
         if len(tails) + len(pending) > self.tail_limit:
             tails.clear()
         for originator_id, (version, chain_hash) in pending.items():
@@ -74,9 +74,6 @@ class _Chained:
                 tails[originator_id] = (version, chain_hash)
         pending.clear()
         return result
-
-    def _tails(self) -> dict[UUID, tuple[int, str]]:
-        return self._tail_links
 
     def _pending_tails(self) -> dict[UUID, tuple[int, str]]:
         pending: dict[UUID, tuple[int, str]] | None = getattr(self._tail_local, "pending", None)
@@ -91,7 +88,7 @@ class _Chained:
             msg = "the recorder has no chain key (set by CaseTrail from settings)"
             raise RuntimeError(msg)
         rows = []
-        tails, pending = self._tails(), self._pending_tails()
+        tails, pending = self._tail_links, self._pending_tails()
         for originator_id, events in _by_aggregate(stored_events).items():
             first = events[0].originator_version
             known = tails.get(originator_id)
