@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
+from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from tests.pgserver import PostgresServer
@@ -114,3 +115,36 @@ def test_eventsourcing_application_persists_in_postgres(
     with psycopg.connect(_dsn(pg_server, pg_url)) as conn:
         row = conn.execute("SELECT count(*) FROM counters_events").fetchone()
     assert row == (3,)
+
+
+def _durability(dsn: str) -> tuple[str, ...]:
+    """fsync, synchronous_commit and full_page_writes as the server reports them."""
+    values = []
+    with psycopg.connect(dsn) as conn:
+        for name in ("fsync", "synchronous_commit", "full_page_writes"):
+            row = conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(name))).fetchone()
+            assert row is not None
+            values.append(str(row[0]))
+    return tuple(values)
+
+
+def test_default_server_runs_without_durability(pg_server: PostgresServer) -> None:
+    # The test harness trades durability for speed: its clusters are thrown away.
+    assert _durability(pg_server.admin_dsn) == ("off", "off", "off")
+
+
+def test_durable_server_runs_with_postgresql_defaults() -> None:
+    # The benchmarks run on what a system of record needs: every commit flushed to disk.
+    with PostgresServer(durable=True) as server:
+        assert server.durable
+        assert _durability(server.admin_dsn) == ("on", "on", "on")
+        url = server.create_database()
+        engine = sa.create_engine(url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text("CREATE TABLE t (id int)"))
+                conn.execute(sa.text("INSERT INTO t VALUES (1)"))
+            with engine.connect() as conn:
+                assert conn.execute(sa.text("SELECT count(*) FROM t")).scalar_one() == 1
+        finally:
+            engine.dispose()
