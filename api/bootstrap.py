@@ -43,7 +43,11 @@ def build(
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url, pool_size=settings.effective_pool_size + 4)
     projections = ProjectionSystem(
-        engine, app.recorder, app.projection_mapper(), batch_size=settings.projection_batch_size
+        engine,
+        app.recorder,
+        app.projection_mapper(),
+        batch_size=settings.projection_batch_size,
+        linger=settings.projection_linger_ms / 1000,
     )
     if migrate:
         projections.setup()

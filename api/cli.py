@@ -62,36 +62,51 @@ def serve(
 ) -> None:
     """Serve the HTTP API (migrates the database to head first).
 
-    With several workers, each is a process with its own aggregate cache and rate-limit
-    counts; they share the store, whose optimistic concurrency orders their writes.
+    With CASETRAIL_PROJECTIONS=worker (the default) a projection worker process runs beside
+    the API, started and stopped with it. With several API workers, each is a process with
+    its own aggregate cache and rate-limit counts; they share the store, whose optimistic
+    concurrency orders their writes.
     """
     import uvicorn
 
     from api.bootstrap import build
     from api.main import create_app
     from api.observability import setup_logging
+    from api.worker import ProjectionWorker
 
     settings = Settings()
     setup_logging(settings)
     count = workers or settings.workers
     bind_host, bind_port = host or settings.host, port or settings.port
-    if count == 1:
+    # Migrate, set the projections up and create any dev secrets once, before any other
+    # process starts, so that they find everything in place rather than race to make it.
+    container = build(settings)
+    worker = ProjectionWorker() if settings.projections == "worker" else None
+    if worker is not None:
+        worker.start()
+    try:
+        if count == 1:
+            uvicorn.run(
+                create_app(container=container),
+                host=bind_host,
+                port=bind_port,
+                log_config=None,
+                access_log=False,
+            )
+            return
+        container.close()
         uvicorn.run(
-            create_app(settings), host=bind_host, port=bind_port, log_config=None, access_log=False
+            "api.main:from_environment",
+            factory=True,
+            workers=count,
+            host=bind_host,
+            port=bind_port,
+            log_config=None,
+            access_log=False,
         )
-        return
-    # Migrate, set the projections up and create any dev secrets once, before the workers
-    # start, so that they find everything in place rather than race to make it.
-    build(settings).close()
-    uvicorn.run(
-        "api.main:from_environment",
-        factory=True,
-        workers=count,
-        host=bind_host,
-        port=bind_port,
-        log_config=None,
-        access_log=False,
-    )
+    finally:
+        if worker is not None:
+            worker.stop()
 
 
 @db_app.command("upgrade")
@@ -214,12 +229,17 @@ def erase(
 
 
 @projections_app.command("run")
-def projections_run() -> None:
-    """Run every projection in this process (worker mode) until SIGTERM or Ctrl-C.
+def projections_run(
+    with_parent: Annotated[
+        bool, typer.Option(help="stop when the process that started this one exits")
+    ] = False,
+) -> None:
+    """Keep every read model up to date in this process (worker mode) until SIGTERM or Ctrl-C.
 
     On PostgreSQL each projection takes an advisory lock: start several workers and the
     extra ones wait as hot standbys, taking over when the active one dies.
     """
+    import os
     import signal
     import threading
 
@@ -228,6 +248,7 @@ def projections_run() -> None:
 
     settings = Settings()
     setup_logging(settings)
+    parent = os.getppid()
     container = build(settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -235,7 +256,8 @@ def projections_run() -> None:
     typer.echo(f"projection worker running: {', '.join(container.projections.runners)}")
     try:
         while not stop.wait(0.5):
-            pass
+            if with_parent and os.getppid() != parent:
+                break  # the API that started this worker is gone
     except KeyboardInterrupt:
         pass
     finally:

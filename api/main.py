@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         anyio.to_thread.current_default_thread_limiter().total_tokens = (
             container.settings.threadpool_size
         )
-        if container.settings.embedded_projections:
+        if container.settings.projections == "embedded":
             container.projections.start()
         try:
             yield

@@ -1,9 +1,11 @@
 """All of casetrail's configuration: one pydantic-settings class, read once at start-up."""
 
+from __future__ import annotations
+
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -61,15 +63,29 @@ class Settings(BaseSettings):
     # Cases kept decoded in memory between commands and reads (0: none). Each is brought up to
     # date with one indexed read of any events another process wrote since.
     aggregate_cache_size: int = Field(default=500, ge=0)
-    command_attempts: int = Field(default=5, ge=1, description="decisions tried on a lost race")
+    command_attempts: int = Field(default=10, ge=1, description="decisions tried on a lost race")
     threadpool_size: int = Field(default=40, ge=1, description="sync endpoint worker threads")
     pool_size: int | None = Field(default=None, description="DB pool; default threadpool_size")
     max_body_bytes: int = 1024 * 1024
     page_size_max: int = 500
-    embedded_projections: bool = Field(
-        default=True, description="run projection runners inside the API process"
+    projections: Literal["worker", "embedded", "off"] = Field(
+        default="worker",
+        description=(
+            "where read models are kept up to date: `worker` (`casetrail serve` starts a "
+            "projection process beside the API and stops it with the API), `embedded` (a "
+            "thread of the API process; tests), `off` (run `casetrail projections run` yourself)"
+        ),
+    )
+    embedded_projections: bool | None = Field(
+        default=None, description="deprecated: true means projections=embedded, false off"
     )
     projection_batch_size: int = Field(default=1000, ge=1, le=10_000)
+    projection_linger_ms: float = Field(
+        default=10.0,
+        ge=0,
+        le=1000,
+        description="while events keep arriving, wait this long before the next batch",
+    )
     read_wait_seconds: float = Field(
         default=3.0, ge=0, description="how long a GET waits for min_position before 503"
     )
@@ -85,6 +101,13 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     log_json: bool | None = Field(default=None, description="JSON logs; default on in production")
+
+    @model_validator(mode="after")
+    def _legacy_embedded(self) -> Settings:
+        """CASETRAIL_EMBEDDED_PROJECTIONS, the setting before `projections`, still works."""
+        if self.embedded_projections is not None and "projections" not in self.model_fields_set:
+            self.projections = "embedded" if self.embedded_projections else "off"
+        return self
 
     @property
     def is_postgres(self) -> bool:

@@ -95,9 +95,15 @@ class RowProjection(Projection):
                 updated[self.key_column] = key
                 rows[key] = updated
                 dirty.add(key)
-        changed = [row for k in dirty if (row := rows[k]) is not None]
+        changed = [self.complete(row) for k in dirty if (row := rows[k]) is not None]
         self.store(conn, changed)
         self._pending = {(generation, row[self.key_column]): row for row in changed}
+
+    def complete(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The row as stored, once per changed row per batch: derive here what ``apply``
+        need not recompute for every event (so an event's cost does not grow with the
+        case's history)."""
+        return row
 
     def load(self, conn: sa.Connection, generation: int, keys: list[Any]) -> list[dict[str, Any]]:
         """The stored rows of these keys (a row may span tables: override with store)."""

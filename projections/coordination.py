@@ -94,7 +94,7 @@ def notify_channel(recorder: object) -> str:
 class Waker:
     """Waits for new events: in-process saves always wake it; PostgreSQL NOTIFY too."""
 
-    def __init__(self, engine: sa.Engine, channel: str, poll: float = 0.1):
+    def __init__(self, engine: sa.Engine, channel: str, poll: float = 0.05):
         self.local = threading.Event()
         self.poll = poll
         self.dsn: str | None = None

@@ -57,16 +57,17 @@ class OversightProjection(RowProjection):
         if not isinstance(event, Case.Corrected):
             apply_record(facts, to_record(event))
         facts["version"] = event.originator_version
+        # The columns and queue rows are derived once per case per batch, in complete().
+        stored = None if row is None else row["items_digest"]
+        return {"version": event.originator_version, "facts": facts, "items_digest": stored}
+
+    def complete(self, row: dict[str, Any]) -> dict[str, Any]:
+        facts = row["facts"]
         items = queue_items(facts)
         items_digest = digest(items)
-        if row is None or row["items_digest"] != items_digest:
-            self._items[event.originator_id] = items
-        return {
-            **case_columns(facts),
-            "version": event.originator_version,
-            "facts": facts,
-            "items_digest": items_digest,
-        }
+        if row["items_digest"] != items_digest:
+            self._items[row["case_id"]] = items
+        return {**row, **case_columns(facts), "items_digest": items_digest}
 
     def load(self, conn: sa.Connection, generation: int, keys: list[Any]) -> list[dict[str, Any]]:
         c, f = oversight_cases, oversight_facts

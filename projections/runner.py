@@ -4,9 +4,8 @@ the new position together, repeat. Never skips an event, never applies one twice
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 
 from projections import tracking
 from projections.base import Batch, Projection
-from projections.coordination import RunnerLock, Waker, notify_channel, runner_lock
+from projections.coordination import runner_lock
 from projections.schema import projection_active, projection_tracking
 
 logger = logging.getLogger(__name__)
@@ -42,6 +41,28 @@ class BatchResult:
         return self.position >= self.head
 
 
+def fetch(
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    after: int,
+    limit: int,
+    topics: Sequence[str] = (),
+) -> Fetched:
+    """The next batch after ``after`` (of ``topics``; none: every event), decoded. The head
+    is read first: every id up to it is committed (the store's insert lock), so nothing below
+    it can appear later."""
+    head = recorder.max_notification_id() or 0
+    if after >= head:
+        return Fetched(after, head, after, [])
+    notifications = recorder.select_notifications(
+        start=after + 1, limit=limit, stop=head, topics=topics
+    )
+    full = len(notifications) == limit
+    position = notifications[-1].id if full else head
+    batch = [(n.id, mapper.to_domain_event(n)) for n in notifications]
+    return Fetched(after, head, position, batch)
+
+
 class Runner:
     """Keeps one projection's generation up to date with the event store."""
 
@@ -53,7 +74,6 @@ class Runner:
         recorder: ApplicationRecorder,
         mapper: Mapper[Any],
         batch_size: int = 1000,
-        waker: Waker | None = None,
         on_batch: Callable[[str, BatchResult], None] | None = None,
     ) -> None:
         self.projection = projection
@@ -61,7 +81,6 @@ class Runner:
         self.recorder = recorder
         self.mapper = mapper
         self.batch_size = batch_size
-        self.waker = waker or Waker(engine, notify_channel(recorder))
         self.on_batch = on_batch
         self.topics = projection.topics()
         self._pool: ThreadPoolExecutor | None = None
@@ -76,19 +95,7 @@ class Runner:
         return self.recorder.max_notification_id() or 0
 
     def fetch(self, after: int) -> Fetched:
-        """The next batch after ``after``, decoded. The head is read first: every id up to it
-        is committed (the store's insert lock), so nothing below it can appear later."""
-        head = self.head()
-        if after >= head:
-            return Fetched(after, head, after, [])
-        limit = self.batch_size  # read once: a prefetch must not see it change mid-way
-        notifications = self.recorder.select_notifications(
-            start=after + 1, limit=limit, stop=head, topics=self.topics
-        )
-        full = len(notifications) == limit
-        position = notifications[-1].id if full else head
-        batch = [(n.id, self.mapper.to_domain_event(n)) for n in notifications]
-        return Fetched(after, head, position, batch)
+        return fetch(self.recorder, self.mapper, after, self.batch_size, self.topics)
 
     def run_batch(self, generation: int | None = None) -> BatchResult:
         """Apply the next batch to ``generation`` (default: the live one) in one transaction.
@@ -100,43 +107,65 @@ class Runner:
         fetched = pending.result() if pending is not None else None
         try:
             with self.engine.begin() as conn:
-                if generation is None:
-                    # Locking the live-generation row serialises the batch with a rebuild's swap.
-                    live = tracking.active_generation(conn, self.name, lock=True)
-                    generation = (
-                        live if live is not None else tracking.ensure_active(conn, self.name)
-                    )
-                current = tracking.read(conn, self.name, generation, lock=True)
-                if current.position != self._committed.get(generation):
-                    # Someone else moved this projection since our last commit (a standby,
-                    # a catch-up beside a worker): rows we cached may be stale.
-                    self.projection.forget()
+                generation, current = self.open(conn, generation)
                 if fetched is None or fetched.after != current.position:
                     fetched = self.fetch(current.position)
                 if fetched.position <= current.position:
-                    if current.caught_up_at is None or current.status == tracking.FAILED:
-                        tracking.mark_caught_up(conn, current)
+                    self.idle(conn, current)
                     return BatchResult(current.position, fetched.head, 0)
                 if fetched.position < fetched.head:
                     self._next = self._prefetcher().submit(self.fetch, fetched.position)
-                self.projection.process(conn, generation, fetched.batch)
-                tracking.advance(
-                    conn,
-                    current,
-                    fetched.position,
-                    len(fetched.batch),
-                    caught_up=fetched.position >= fetched.head,
-                )
+                self.apply(conn, current, fetched.batch, fetched.position, fetched.head)
         except BaseException:
-            self.projection.forget()
-            self._committed.pop(generation, None)  # type: ignore[arg-type]
+            self.rolled_back(generation)
             raise
-        self.projection.committed()
-        self._committed[generation] = fetched.position
         result = BatchResult(fetched.position, fetched.head, len(fetched.batch))
+        self.committed(generation, result)
+        return result
+
+    # The steps of a batch, shared with the group runner (projections/group.py), which
+    # takes them for every read model inside one transaction.
+
+    def open(self, conn: sa.Connection, generation: int | None) -> tuple[int, tracking.Tracking]:
+        """Lock and read the tracking row of ``generation`` (default: the live one)."""
+        if generation is None:
+            # Locking the live-generation row serialises the batch with a rebuild's swap.
+            live = tracking.active_generation(conn, self.name, lock=True)
+            generation = live if live is not None else tracking.ensure_active(conn, self.name)
+        current = tracking.read(conn, self.name, generation, lock=True)
+        if current.position != self._committed.get(generation):
+            # Someone else moved this projection since our last commit (a standby, a
+            # catch-up beside a worker, a rebuild's swap): rows we cached may be stale.
+            self.projection.forget()
+        return generation, current
+
+    def idle(self, conn: sa.Connection, current: tracking.Tracking) -> None:
+        """Nothing new: say so once (and clear a failure a retry has overcome)."""
+        if current.caught_up_at is None or current.status == tracking.FAILED:
+            tracking.mark_caught_up(conn, current)
+
+    def apply(
+        self,
+        conn: sa.Connection,
+        current: tracking.Tracking,
+        batch: Batch,
+        position: int,
+        head: int,
+    ) -> None:
+        """Apply ``batch`` and move the position to ``position``, fenced on the old one."""
+        self.projection.process(conn, current.generation, batch)
+        tracking.advance(conn, current, position, len(batch), caught_up=position >= head)
+
+    def committed(self, generation: int, result: BatchResult) -> None:
+        self.projection.committed()
+        self._committed[generation] = result.position
         if self.on_batch is not None:
             self.on_batch(self.name, result)
-        return result
+
+    def rolled_back(self, generation: int | None) -> None:
+        self.projection.forget()
+        if generation is not None:
+            self._committed.pop(generation, None)
 
     def _prefetcher(self) -> ThreadPoolExecutor:
         if self._pool is None:
@@ -159,40 +188,7 @@ class Runner:
             if result.position >= target:
                 return result.position
 
-    def run_forever(self, stop: threading.Event, *, idle_wait: float = 1.0) -> None:
-        """The active runner: hold the lock (or stand by for it), catch up, wait, repeat.
-
-        A batch that fails is rolled back and the projection marked failed with the error;
-        it is retried with backoff, so a fix (or a recovered database) resumes it from its
-        tracked position with nothing lost. Other projections are unaffected.
-        """
-        lock: RunnerLock = runner_lock(self.engine, self.name)
-        backoff = 0.5
-        try:
-            while not stop.is_set():
-                if not lock.acquire():
-                    stop.wait(1.0)  # hot standby
-                    continue
-                self.projection.forget()  # another runner may have moved rows meanwhile
-                try:
-                    while not stop.is_set():
-                        result = self.run_batch()
-                        backoff = 0.5
-                        if result.caught_up:
-                            self.waker.wait(idle_wait)
-                except tracking.FencedError:
-                    logger.warning("projection %s: fenced by another runner", self.name)
-                except Exception as exc:
-                    self._fail(exc)
-                    stop.wait(backoff)
-                    backoff = min(backoff * 2, 30.0)
-                finally:
-                    lock.release()
-        finally:
-            self.close()
-            self.waker.close()
-
-    def _fail(self, exc: Exception) -> None:
+    def fail(self, exc: Exception) -> None:
         logger.error(
             "projection %s failed: %s: %s", self.name, type(exc).__name__, exc, exc_info=exc
         )

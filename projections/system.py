@@ -17,6 +17,7 @@ from projections.audit_events import AuditEventsProjection
 from projections.base import Projection
 from projections.case_list import CaseListProjection
 from projections.coordination import Waker, notify_channel
+from projections.group import GroupRunner
 from projections.history import CaseHistory
 from projections.oversight import OversightProjection
 from projections.runner import BatchResult, Progress, Runner, rebuild, wait_for
@@ -65,6 +66,7 @@ class ProjectionSystem:
         mapper: Mapper[Any],
         *,
         batch_size: int = 1000,
+        linger: float = 0.01,
     ) -> None:
         self.engine = engine
         self.recorder = recorder
@@ -73,6 +75,15 @@ class ProjectionSystem:
         self.batch_size = batch_size
         self.history = CaseHistory(EventStore(mapper=mapper, recorder=recorder))
         self.runners = {p.name: self._runner(p) for p in all_projections(self.history)}
+        self.group = GroupRunner(
+            list(self.runners.values()),
+            engine=engine,
+            recorder=recorder,
+            mapper=mapper,
+            batch_size=batch_size,
+            linger=linger,
+            waker=Waker(engine, self.channel),
+        )
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
 
@@ -92,7 +103,6 @@ class ProjectionSystem:
             recorder=self.recorder,
             mapper=self.mapper,
             batch_size=self.batch_size,
-            waker=Waker(self.engine, self.channel),
             on_batch=_record_metrics,
         )
 
@@ -103,21 +113,20 @@ class ProjectionSystem:
             raise KeyError(f"no projection {name!r}; known: {', '.join(self.runners)}") from None
 
     def wake(self) -> None:
-        for runner in self.runners.values():
-            runner.waker.wake()
+        self.group.waker.wake()
 
     def start(self) -> None:
-        """Run every projection in a daemon thread (embedded mode, and the worker)."""
+        """Keep every projection up to date in one daemon thread (embedded mode, and the
+        worker): one transaction per batch for all of them (projections/group.py)."""
         self.stop_event.clear()
-        for runner in self.runners.values():
-            thread = threading.Thread(
-                target=runner.run_forever,
-                args=(self.stop_event,),
-                name=f"projection-{runner.name}",
-                daemon=True,
-            )
-            thread.start()
-            self.threads.append(thread)
+        thread = threading.Thread(
+            target=self.group.run_forever,
+            args=(self.stop_event,),
+            name="projections",
+            daemon=True,
+        )
+        thread.start()
+        self.threads.append(thread)
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stop_event.set()
@@ -125,11 +134,11 @@ class ProjectionSystem:
         for thread in self.threads:
             thread.join(timeout)
         self.threads.clear()
+        self.group.close()
 
     def catch_up(self) -> None:
         """Bring every projection up to the current head, in this thread (tests, CLI)."""
-        for runner in self.runners.values():
-            runner.catch_up()
+        self.group.catch_up()
 
     def rebuild(self, name: str, progress: Progress | None = None) -> int:
         """Rebuild with its own runner and projection instance: nothing shared with the live
@@ -141,7 +150,6 @@ class ProjectionSystem:
             return rebuild(runner, progress)
         finally:
             runner.close()
-            runner.waker.close()
 
     def wait_for(self, name: str, position: int, timeout: float) -> bool:
         if position <= 0:

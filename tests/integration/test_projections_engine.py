@@ -392,23 +392,26 @@ class StillFailedError(AssertionError):
     pass
 
 
-def test_transient_failure_while_caught_up_clears_once_the_runner_recovers(
+def test_transient_failure_clears_once_the_runner_recovers(
     server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A read model that fails in the group's batch and again alone is marked failed, backs
+    off, and is reported running again once a retry succeeds."""
     ct = server.container
     h.some_history(ct.app, 0, 2)
     ct.projections.catch_up()
-    runner = ct.projections.runner("case_list")
-    real_head = runner.head
-    outages = iter([True])
+    projection = ct.projections.runner("case_list").projection
+    real_process = projection.process
+    outages = iter([True, True])  # the group's batch, then the read model's batch alone
 
-    def head() -> int:
+    def process(conn: Any, generation: int, batch: Any) -> None:
         if next(outages, False):
-            raise ConnectionError("event store unreachable")
-        return real_head()
+            raise ConnectionError("read-model database unreachable")
+        real_process(conn, generation, batch)
 
-    monkeypatch.setattr(runner, "head", head)
+    monkeypatch.setattr(projection, "process", process)
     ct.projections.start()
+    h.some_history(ct.app, 2, 1)
     h.wait_until(
         lambda: h.live_tracking(ct.engine, "case_list").status == tracking.FAILED,
         timeout=10,
