@@ -42,7 +42,9 @@ def database(backend: str, workdir: Path) -> Iterator[str]:
         return
     from tests.pgserver import PostgresServer
 
-    with PostgresServer() as server:
+    # fsync, synchronous_commit and full_page_writes on: what a system of record runs with
+    # (the test harness turns them off).
+    with PostgresServer(durable=True) as server:
         yield server.create_database()
 
 
@@ -136,36 +138,91 @@ def measured(runs: list[dict[str, float]]) -> dict[str, dict[str, float]]:
     }
 
 
+# The layouts of the read models beside the API (CASETRAIL_PROJECTIONS): `default` sets
+# nothing (what `make run` gives: a projection worker process beside the API), `embedded`
+# runs the runners as threads inside the API process, `off` keeps no read model at all (the
+# pure command path, the baseline of the others).
+LAYOUTS: dict[str, dict[str, str]] = {
+    "default": {},
+    "embedded": {"CASETRAIL_PROJECTIONS": "embedded"},
+    "off": {"CASETRAIL_PROJECTIONS": "off"},
+}
+SUSTAINED = 8  # clients: the level of the targets, run for --sustain-seconds
+
+
+def command_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median [min-max] of the latency and throughput figures over repeated runs; the worst
+    lag of any run; the commands sent, by event type, over all runs."""
+    numbers = ("throughput", "p50_ms", "p95_ms", "p99_ms")
+    out: dict[str, Any] = measured([{k: r[k] for k in numbers} for r in runs])
+    out["seconds"] = runs[0]["seconds"]
+    out["commands"] = sum(r["commands"] for r in runs)
+    sent: dict[str, int] = {}
+    for r in runs:
+        for event, n in r["sent"].items():
+            sent[event] = sent.get(event, 0) + n
+    out["sent"] = dict(sorted(sent.items(), key=lambda kv: -kv[1]))
+    lags = [r["lag"] for r in runs if "lag" in r]
+    if lags:
+        worst = max(lags, key=lambda lag: lag["max_lag_seconds"])
+        out["lag"] = {
+            **worst,
+            "end_lag_events": max(lag["end_lag_events"] for lag in lags),
+            "end_lag_seconds": max(lag["end_lag_seconds"] for lag in lags),
+            "max_lag_events": max(lag["max_lag_events"] for lag in lags),
+            "growing": any(lag["growing"] for lag in lags),
+        }
+        out["lag_runs"] = lags
+    return out
+
+
 def http_suite(
-    backend: str, repeat: int, levels: tuple[int, ...], workers: tuple[int, ...]
+    backend: str,
+    repeat: int,
+    levels: tuple[int, ...],
+    workers: tuple[int, ...],
+    sustain: float,
+    short: float,
+    seed: int,
 ) -> dict[str, Any]:
     from bench import http_bench as hb
+    from bench.workload import demo_mix
 
-    results: dict[str, Any] = {}
+    def seconds(clients: int) -> float:
+        return sustain if clients == SUSTAINED else short
+
+    def commands(served: hb.Served, layout: str, clients: int) -> dict[str, Any]:
+        length = seconds(clients)
+        console.print(f"  {backend} {layout}: {clients} clients, {length:.0f} s x {repeat}")
+        runs = [
+            hb.commands(served, clients, seconds(clients), seed=seed, run=run, lag=layout != "off")
+            for run in range(repeat)
+        ]
+        return command_runs(runs)
+
+    results: dict[str, Any] = {"mix": demo_mix().describe(), "seed": seed}
     with tempfile.TemporaryDirectory() as tmp, database(backend, Path(tmp)) as url:
-        for count in workers[1:]:  # more API processes (`casetrail serve --workers N`)
-            with hb.serve(
-                url, Path(tmp), CASETRAIL_EMBEDDED_PROJECTIONS="false", CASETRAIL_WORKERS=str(count)
-            ) as served:
+        # `off` last: a layout that keeps read models, started after it, would first catch up
+        # on everything `off` wrote, during its own measurement.
+        for layout, env in LAYOUTS.items():
+            with hb.serve(url, Path(tmp), **env) as served:
                 for clients in levels:
-                    per_client = max(40, 400 // clients)
-                    runs = [hb.commands(served, clients, per_client) for _ in range(repeat)]
-                    results[f"commands_{clients}_workers_{count}"] = measured(runs)
-        with hb.serve(url, Path(tmp), CASETRAIL_EMBEDDED_PROJECTIONS="false") as served:
-            for clients in levels:
-                per_client = max(40, 400 // clients)
-                runs = [hb.commands(served, clients, per_client) for _ in range(repeat)]
-                results[f"commands_{clients}"] = measured(runs)
+                    results[f"commands_{layout}_{clients}"] = commands(served, layout, clients)
+            if layout != "default":
+                continue
+            for count in workers[1:]:  # more API processes (`casetrail serve --workers N`)
+                with hb.serve(url, Path(tmp), CASETRAIL_WORKERS=str(count)) as served:
+                    for clients in levels:
+                        key = f"commands_{layout}_{clients}_workers_{count}"
+                        results[key] = commands(served, f"{layout}, {count} processes", clients)
+        with hb.serve(url, Path(tmp), **LAYOUTS["off"]) as served:
             cases = hb.build_cases(served, (10, 100, 1000))
             results["case_reads"] = hb.case_reads(served, cases)
             results["api_peak_rss_mb"] = served.peak_rss_mb()
         # The same cases read by a server without the aggregate cache: every read decodes the
         # snapshot and replays the events after it.
         with hb.serve(
-            url,
-            Path(tmp),
-            CASETRAIL_EMBEDDED_PROJECTIONS="false",
-            CASETRAIL_AGGREGATE_CACHE_SIZE="0",
+            url, Path(tmp), **LAYOUTS["off"], CASETRAIL_AGGREGATE_CACHE_SIZE="0"
         ) as uncached:
             results["case_reads_uncached"] = hb.case_reads(uncached, cases)
         for clients in levels:
@@ -182,6 +239,59 @@ def http_suite(
                     "max": max(rates),
                 }
     return results
+
+
+def _median(figures: dict[str, Any], key: str, measure: str) -> float | None:
+    f = figures.get(key)
+    return float(f[measure]["median"]) if f else None
+
+
+def http_targets(figures: dict[str, Any]) -> dict[str, Any]:
+    """The four targets of issue 11 on one backend's HTTP figures: each with its measured
+    value and met (None where the run did not measure it)."""
+    overhead: dict[str, float | None] = {}
+    for clients in (1, SUSTAINED):
+        default = _median(figures, f"commands_default_{clients}", "p50_ms")
+        off = _median(figures, f"commands_off_{clients}", "p50_ms")
+        overhead[str(clients)] = round(default / off, 2) if default and off else None
+    p99 = _median(figures, f"commands_default_{SUSTAINED}", "p99_ms")
+    throughput = _median(figures, f"commands_default_{SUSTAINED}", "throughput")
+    bare = figures.get(f"bare_loop_{SUSTAINED}")
+    vs_bare = round(throughput / bare["median"], 2) if throughput and bare else None
+    lag = figures.get(f"commands_default_{SUSTAINED}", {}).get("lag")
+
+    def met(ok: bool, *values: object) -> bool | None:
+        return None if any(v is None for v in values) else ok
+
+    ratios = list(overhead.values())
+    return {
+        "p50_default_over_off": {
+            "target": "p50 with read models kept (default layout) / off <= 1.3, 1 and 8 clients",
+            "measured": overhead,
+            "met": met(all(r is not None and r <= 1.3 for r in ratios), *ratios),
+        },
+        "p99_ms_8_clients": {
+            "target": "p99 < 50 ms at 8 clients, default layout",
+            "measured": round(p99, 1) if p99 is not None else None,
+            "met": met(p99 is not None and p99 < 50, p99),
+        },
+        "throughput_over_bare_loop_8": {
+            "target": "commands/s at 8 clients (default layout) / bare_loop_8 >= 0.7",
+            "measured": vs_bare,
+            "met": met(vs_bare is not None and vs_bare >= 0.7, vs_bare),
+        },
+        "projection_lag_8_clients": {
+            "target": "projection lag under sustained 8-client load < 1 s and not growing",
+            "measured": {
+                "max_lag_seconds": lag["max_lag_seconds"],
+                "end_lag_seconds": lag["end_lag_seconds"],
+                "growing": lag["growing"],
+            }
+            if lag
+            else None,
+            "met": met(bool(lag) and lag["max_lag_seconds"] < 1 and not lag["growing"], lag),
+        },
+    }
 
 
 def rebuild_every_read_model(url: str, var_dir: str) -> tuple[float, float]:
@@ -228,7 +338,7 @@ def queries_suite(backend: str, cases: int) -> dict[str, Any]:
         catch_up_s = time.perf_counter() - started
         container.close()
         out: dict[str, Any] = {"cases": cases, "events": events, "catch_up_s": catch_up_s}
-        with hb.serve(url, Path(tmp), CASETRAIL_EMBEDDED_PROJECTIONS="false") as served:
+        with hb.serve(url, Path(tmp), **LAYOUTS["off"]) as served:
             spo = served.token("spo1", "spo")
             auditor = served.token("aud1", "auditor")
             for name, path, token in (
@@ -271,50 +381,85 @@ def rebuild_suite(backend: str) -> dict[str, Any]:
         }
 
 
+def _yes(met: bool | None) -> str:
+    return "n/a" if met is None else ("met" if met else "NOT met")
+
+
+def report_http(backend: str, figures: dict[str, Any]) -> None:
+    """Layout x clients: latency, throughput, the ratios to the pure command path and to the
+    bare library loop, the projections' lag; then each target, met or not."""
+    table = Table(title=f"Commands over HTTP, the demo's mix ({backend}): median [min-max]")
+    for column in (
+        "layout",
+        "API procs",
+        "clients",
+        "s",
+        "commands/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "p50 / off",
+        "/ bare loop",
+        "lag at end",
+        "max lag s",
+        "lag grew",
+    ):
+        table.add_column(column, justify="right")
+    for key, f in figures.items():
+        if not key.startswith("commands_"):
+            continue
+        parts = key.split("_")
+        layout, clients = parts[1], parts[2]
+        procs = parts[-1] if "_workers_" in key else "1"
+        off = figures.get(f"commands_off_{clients}")
+        bare = figures.get(f"bare_loop_{clients}")
+        lag = f.get("lag")
+        table.add_row(
+            layout,
+            procs,
+            clients,
+            f"{f['seconds']:.0f}",
+            _cell(f["throughput"]),
+            f"{f['p50_ms']['median']:.1f}",
+            f"{f['p95_ms']['median']:.1f}",
+            f"{f['p99_ms']['median']:.1f}",
+            f"{f['p50_ms']['median'] / off['p50_ms']['median']:.2f}" if off else "n/a",
+            f"{f['throughput']['median'] / bare['median']:.2f}" if bare else "n/a",
+            f"{lag['end_lag_events']} ev / {lag['end_lag_seconds']:.2f} s" if lag else "-",
+            f"{lag['max_lag_seconds']:.2f}" if lag else "-",
+            ("yes" if lag["growing"] else "no") if lag else "-",
+        )
+    console.print(table)
+    bare_rates = ", ".join(
+        f"{key.rsplit('_', 1)[1]} threads {_cell(f)}"
+        for key, f in figures.items()
+        if key.startswith("bare_loop_")
+    )
+    cached_rates = ", ".join(
+        f"{key.rsplit('_', 1)[1]} threads {_cell(f)}"
+        for key, f in figures.items()
+        if key.startswith("bare_cached_")
+    )
+    console.print(f"Bare library loop ({backend}), events/s: {bare_rates}")
+    console.print(f"Bare loop + library cache ({backend}), events/s: {cached_rates}")
+    for name, target in http_targets(figures).items():
+        console.print(
+            f"Target {name} ({backend}): {target['target']}: measured "
+            f"{target['measured']} -> {_yes(target['met'])}"
+        )
+    for key, label in (("case_reads", "cached"), ("case_reads_uncached", "uncached")):
+        reads = ", ".join(
+            f"{size} events: p95 {v['p95_ms']:.1f} ms" for size, v in figures[key].items()
+        )
+        console.print(f"GET /cases/{{id}} ({backend}, {label}): {reads}")
+    console.print(f"API peak RSS ({backend}): {figures['api_peak_rss_mb']:.0f} MiB")
+
+
 def report(results: dict[str, Any]) -> None:
     if "projections" in results:
         report_projections(results["projections"])
     for backend, figures in results.get("http", {}).items():
-        table = Table(title=f"Commands over HTTP ({backend}): median [min-max]")
-        for column in (
-            "workers",
-            "clients",
-            "commands/s",
-            "p50 ms",
-            "p95 ms",
-            "p99 ms",
-            "bare loop/s",
-            "ratio to bare",
-            "bare + library cache/s",
-            "ratio",
-        ):
-            table.add_column(column, justify="right")
-        for key, f in figures.items():
-            if not key.startswith("commands_"):
-                continue
-            clients = key.split("_")[1]
-            workers = key.split("_")[-1] if "_workers_" in key else "1"
-            bare = figures[f"bare_loop_{clients}"]
-            cached = figures[f"bare_cached_{clients}"]
-            table.add_row(
-                workers,
-                clients,
-                _cell(f["throughput"]),
-                f"{f['p50_ms']['median']:.1f}",
-                f"{f['p95_ms']['median']:.1f}",
-                f"{f['p99_ms']['median']:.1f}",
-                _cell(bare),
-                f"{f['throughput']['median'] / bare['median']:.2f}",
-                _cell(cached),
-                f"{f['throughput']['median'] / cached['median']:.2f}",
-            )
-        console.print(table)
-        for key, label in (("case_reads", "cached"), ("case_reads_uncached", "uncached")):
-            reads = ", ".join(
-                f"{size} events: p95 {v['p95_ms']:.1f} ms" for size, v in figures[key].items()
-            )
-            console.print(f"GET /cases/{{id}} ({backend}, {label}): {reads}")
-        console.print(f"API peak RSS ({backend}): {figures['api_peak_rss_mb']:.0f} MiB")
+        report_http(backend, figures)
     for backend, f in results.get("rebuild", {}).items():
         console.print(
             f"Rebuild of every read model of the demo PDU ({backend}, {f['events']:,} events): "
@@ -351,6 +496,19 @@ def main() -> None:
         "--workers", default="1,2", help="API processes for the command figures (first: 1)"
     )
     parser.add_argument(
+        "--sustain-seconds",
+        type=float,
+        default=20.0,
+        help=f"length of each {SUSTAINED}-client HTTP run (the lag target's sustained load)",
+    )
+    parser.add_argument(
+        "--short-seconds",
+        type=float,
+        default=5.0,
+        help=f"length of each HTTP run at other client levels than {SUSTAINED}",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="the HTTP command mix's seed")
+    parser.add_argument(
         "--cases",
         default="1820",
         help="store sizes for the query suite on every backend, comma-separated",
@@ -379,7 +537,19 @@ def main() -> None:
     if "http" in suites:
         levels = tuple(int(c) for c in args.clients.split(","))
         workers = tuple(int(w) for w in args.workers.split(","))
-        results["http"] = {b: http_suite(b, args.repeat, levels, workers) for b in backends}
+        results["http"] = {
+            b: http_suite(
+                b,
+                args.repeat,
+                levels,
+                workers,
+                args.sustain_seconds,
+                args.short_seconds,
+                args.seed,
+            )
+            for b in backends
+        }
+        results["targets"] = {b: http_targets(f) for b, f in results["http"].items()}
     if "queries" in suites:
         sizes = [int(c) for c in args.cases.split(",")]
         results["queries"] = {b: {str(n): queries_suite(b, n) for n in sizes} for b in backends}

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import random
 import statistics
 import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,8 @@ from eventsourcing.domain import Aggregate, event
 from api.auth import issue_token
 from application.settings import Settings
 from application.store import event_store_env
+from bench import workload as wl
+from tests.api import builders
 
 SECRET = "bench-secret-bench-secret-bench-secret-0"
 TEAM = "T1"
@@ -137,48 +141,190 @@ def summary(latencies: list[float], seconds: float) -> dict[str, float]:
     }
 
 
-def commands(served: Served, clients: int, per_client: int) -> dict[str, float]:
-    """``clients`` threads, each POSTing appointments to its own cases: no contention on a
-    case, so the figure is the service's, not a race's."""
-    cases = open_cases(served, clients * 2)
+class BenchError(RuntimeError):
+    """A command answered with anything but 2xx: the bench stops and shows it."""
+
+
+def _post(http: httpx.Client, path: str, body: dict[str, Any], token: str) -> dict[str, Any]:
+    response = http.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
+    if not 200 <= response.status_code < 300:
+        raise BenchError(f"POST {path} -> {response.status_code}: {response.text}\n{body}")
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def set_up_cases(
+    http: httpx.Client, served: Served, client: int, rng: random.Random, count: int
+) -> list[wl.CaseModel]:
+    """Open, allocate (as the SPO) and induct ``count`` cases of this client's, untimed."""
+    mix = wl.demo_mix()
+    po, spo = served.token(f"po{client}", "practitioner"), served.token("spo1", "spo")
+    cases = []
+    for sentence in wl.sentences(mix, rng, count):
+        crn = f"B{rng.randrange(10**6):06d}"
+        case_id = _post(http, "/cases", wl.open_body(sentence, crn), po)["case_id"]
+        path = f"/cases/{case_id}"
+        allocation = builders.allocation(f"po{client}", occurred_at=None)
+        _post(http, f"{path}/allocations", allocation, spo)
+        _post(http, f"{path}/inductions", builders.induction(occurred_at=None), po)
+        cases.append(wl.CaseModel(case_id, sentence))
+    return cases
+
+
+def projection_lag(http: httpx.Client) -> tuple[int, float]:
+    """The largest lag over the projections, from GET /ready: events, seconds."""
+    response = http.get("/ready")
+    projections = response.json().get("projections", {}).values()
+    events = max((int(p["lag_events"]) for p in projections), default=0)
+    seconds = max((float(p["lag_seconds"]) for p in projections), default=0.0)
+    return events, seconds
+
+
+def settle(served: Served, timeout: float = 120.0) -> float:
+    """Wait until every projection has caught up; seconds waited."""
+    started = time.perf_counter()
+    with httpx.Client(base_url=served.base_url, timeout=30) as http:
+        while projection_lag(http)[0] > 0:
+            if time.perf_counter() - started > timeout:
+                raise BenchError(f"projections still behind after {timeout:.0f} s")
+            time.sleep(0.05)
+    return time.perf_counter() - started
+
+
+class LagSampler(threading.Thread):
+    """GET /ready every ``interval`` seconds while the clients run: (t, events, seconds)."""
+
+    def __init__(self, served: Served, interval: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.served, self.interval = served, interval
+        self.samples: list[tuple[float, int, float]] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        started = time.perf_counter()
+        with httpx.Client(base_url=self.served.base_url, timeout=30) as http:
+            while not self.done.wait(self.interval):
+                events, seconds = projection_lag(http)
+                self.samples.append((time.perf_counter() - started, events, seconds))
+
+
+def lag_summary(
+    samples: list[tuple[float, int, float]], end: tuple[int, float], drain_s: float
+) -> dict[str, Any]:
+    """The lag as the last command returned, its maximum over the run (the samples and that
+    last reading), and whether it grew: the last third's maximum lag_seconds above 1.5 x the
+    first third's plus 0.25 s."""
+    third = max(1, len(samples) // 3)
+    first = max((s for _, _, s in samples[:third]), default=0.0)
+    last = max((s for _, _, s in samples[-third:]), default=0.0)
+    return {
+        "end_lag_events": end[0],
+        "end_lag_seconds": end[1],
+        "max_lag_events": max([end[0], *(e for _, e, _ in samples)]),
+        "max_lag_seconds": max([end[1], *(s for _, _, s in samples)]),
+        "first_third_max_lag_seconds": first,
+        "last_third_max_lag_seconds": last,
+        "growing": last > 1.5 * first + 0.25,
+        "samples": len(samples),
+        "drain_s": drain_s,
+    }
+
+
+def cases_per_client(clients: int, seconds: float) -> int:
+    """Enough cases that each gets about 50 commands (the demo's ~48 events a case) at the
+    ~300 commands/s this bench has seen; at least 4, at most 40."""
+    expected = seconds * 300 / clients
+    return max(4, min(40, round(expected / 50)))
+
+
+def commands(
+    served: Served,
+    clients: int,
+    seconds: float,
+    *,
+    seed: int = 1,
+    run: int = 0,
+    lag: bool = False,
+) -> dict[str, Any]:
+    """``clients`` threads, each sending the demo's command mix (bench/workload.py) to its own
+    cases for ``seconds``: no contention on a case, so the figure is the service's, not a
+    lost race's. Cases are opened, allocated and inducted first, outside the timed part. With
+    ``lag``, the projections' lag is sampled from GET /ready every 0.5 s, and read again as
+    the last command returns."""
+    mix = wl.demo_mix()
+    count = cases_per_client(clients, seconds)
+    failures: list[BaseException] = []
     latencies: list[float] = []
-    errors: list[int] = []
+    sent: Counter[str] = Counter()
     lock = threading.Lock()
-    barrier = threading.Barrier(clients)
-    token = served.token("po1", "practitioner")
+    barrier = threading.Barrier(clients + 1)
+    spo = served.token("spo1", "spo")
 
     def client(n: int) -> None:
-        mine = cases[2 * n : 2 * n + 2]
+        rng = random.Random(f"{seed}/{run}/{clients}/{n}")
         local: list[float] = []
-        with httpx.Client(
-            base_url=served.base_url, timeout=60, headers={"Authorization": f"Bearer {token}"}
-        ) as http:
-            barrier.wait()
-            for i in range(per_client):
-                body = {
-                    "appointment_id": f"c{n}-{i}",
-                    "type": "COAP",
-                    "starts_at": "2026-02-01T10:00:00Z",
-                    "national_standard": True,
-                }
-                started = time.perf_counter()
-                response = http.post(f"/cases/{mine[i % 2]}/appointments", json=body)
-                local.append(time.perf_counter() - started)
-                if response.status_code != 201:
-                    errors.append(response.status_code)
+        po = served.token(f"po{n}", "practitioner")
+        with httpx.Client(base_url=served.base_url, timeout=60) as http:
+            try:
+                workload = wl.Workload(mix, rng, set_up_cases(http, served, n, rng, count))
+            except BaseException as exc:
+                failures.append(exc)
+                barrier.abort()
+                return
+            try:
+                barrier.wait()  # every client set up, and the projections caught up
+                barrier.wait()  # go
+            except threading.BrokenBarrierError:
+                return
+            deadline = time.perf_counter() + seconds
+            try:
+                while time.perf_counter() < deadline and not failures:
+                    command = workload.next()
+                    started = time.perf_counter()
+                    result = _post(http, command.path, command.body, spo if command.spo else po)
+                    local.append(time.perf_counter() - started)
+                    if command.then is not None:
+                        command.then(result)
+            except BaseException as exc:
+                failures.append(exc)
         with lock:
             latencies.extend(local)
+            sent.update(workload.sent)
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    started = time.perf_counter()
     for thread in threads:
         thread.start()
+    with suppress(threading.BrokenBarrierError):
+        barrier.wait()
+    if not failures and lag:
+        settle(served)
+    sampler = LagSampler(served) if lag and not failures else None
+    with suppress(threading.BrokenBarrierError):
+        barrier.wait()
+    if sampler is not None:
+        sampler.start()
+    started = time.perf_counter()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
-    if errors:
-        raise RuntimeError(f"{len(errors)} commands failed: {sorted(set(errors))}")
-    return summary(latencies, elapsed)
+    end: tuple[int, float] = (0, 0.0)
+    if sampler is not None:
+        with httpx.Client(base_url=served.base_url, timeout=30) as http:
+            end = projection_lag(http)
+        sampler.done.set()
+        sampler.join()
+    if failures:
+        raise BenchError(f"{len(failures)} client(s) failed; first: {failures[0]}")
+    figures: dict[str, Any] = {
+        **summary(latencies, elapsed),
+        "commands": len(latencies),
+        "seconds": seconds,
+        "cases": clients * count,
+    }
+    if sampler is not None:
+        figures["lag"] = lag_summary(sampler.samples, end, settle(served))
+    figures["sent"] = dict(sent)
+    return figures
 
 
 class _Counter(Aggregate):
