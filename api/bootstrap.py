@@ -31,6 +31,7 @@ class Container:
         self.projections.stop()
         self.app.close()
         self.engine.dispose()
+        self.projections.engine.dispose()
 
 
 def build(
@@ -43,7 +44,7 @@ def build(
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url, pool_size=settings.effective_pool_size + 4)
     projections = ProjectionSystem(
-        engine,
+        make_engine(settings.database_url, pool_size=4, upkeep=True),
         app.recorder,
         app.projection_mapper(),
         batch_size=settings.projection_batch_size,

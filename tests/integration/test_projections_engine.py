@@ -750,3 +750,41 @@ def test_read_model_connections_to_postgresql_do_not_jit(pg_url: str) -> None:
             assert conn.execute(sa.text("SHOW jit")).scalar_one() == "off"
     finally:
         engine.dispose()
+
+
+# -- commit durability ---------------------------------------------------------------------------
+
+
+def test_upkeep_commits_without_waiting_for_the_disk_and_the_store_still_waits(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Read models are derived (rows commit with their position, and are re-applied from the
+    store after a crash), so their upkeep does not wait for the disk; the store's commits and
+    the access log's still do."""
+    with container_on(database_url, tmp_path) as ct:
+        upkeep, reads = ct.projections.engine, ct.engine
+        if upkeep.dialect.name == "postgresql":
+            query = sa.text("SELECT setting FROM pg_settings WHERE name = 'synchronous_commit'")
+            with reads.connect() as conn:
+                boot = sa.text("SELECT boot_val FROM pg_settings WHERE name = 'synchronous_commit'")
+                server_default = conn.execute(boot).scalar()
+            assert server_default == "on"
+            with upkeep.connect() as conn:
+                assert conn.execute(query).scalar() == "off"
+            with reads.connect() as conn:
+                source = conn.execute(
+                    sa.text("SELECT source FROM pg_settings WHERE name = 'synchronous_commit'")
+                ).scalar()
+                assert source != "client"  # the server's own setting, not relaxed
+            with ct.app.recorder.datastore.transaction(commit=False) as curs:  # type: ignore[attr-defined]
+                curs.execute("SELECT source FROM pg_settings WHERE name = 'synchronous_commit'")
+                row = curs.fetchone()
+                assert row["source"] != "client"
+        else:
+            with upkeep.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+            with reads.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+            with ct.app.recorder.datastore.transaction(commit=False) as curs:  # type: ignore[attr-defined]
+                curs.execute("PRAGMA synchronous")
+                assert curs.fetchone()[0] == 2
