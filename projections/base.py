@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -130,15 +131,21 @@ def upsert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> 
     """Insert or replace rows by primary key, in one statement per batch."""
     if not rows:
         return
-    dialect = conn.dialect.name
+    names = [c.name for c in table.columns]
+    full = [{name: row.get(name) for name in names} for row in rows]
+    conn.execute(_upsert_statement(conn.dialect.name, table), full)
+
+
+@functools.cache
+def _upsert_statement(dialect: str, table: sa.Table) -> Any:
+    """Built once per table: building it (its ``excluded`` columns) cost more than running it
+    for a batch of a few events."""
     insert: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     keys = [c.name for c in table.primary_key.columns]
     columns = [c.name for c in table.columns if c.name not in keys]
-    statement = insert.on_conflict_do_update(
+    return insert.on_conflict_do_update(
         index_elements=keys, set_={name: insert.excluded[name] for name in columns}
     )
-    full = [{c.name: row.get(c.name) for c in table.columns} for row in rows]
-    conn.execute(statement, full)
 
 
 def _chunks(items: list[Any], size: int) -> list[list[Any]]:

@@ -49,6 +49,8 @@ class AdvisoryLock:
             try:
                 self.conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
                 self.conn.commit()
+            except sa.exc.DBAPIError:
+                pass  # the session is gone (the server stopped), and the lock with it
             finally:
                 self.conn.close()
                 self.conn = None

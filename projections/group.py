@@ -101,8 +101,10 @@ class GroupRunner:
         applied: list[tuple[Runner, tracking.Tracking, int]] = []
         try:
             with self.engine.begin() as conn:
+                live = tracking.open_live(conn, [runner.name for runner in members])
                 for runner in members:
-                    opened.append((runner, runner.open(conn, None)[1]))
+                    runner.check(live[runner.name])
+                    opened.append((runner, live[runner.name]))
                 after = min(current.position for _, current in opened)
                 if fetched is None or fetched.after != after:
                     fetched = fetch(self.recorder, self.mapper, after, self.batch_size, self.topics)
@@ -116,8 +118,14 @@ class GroupRunner:
                         runner.idle(conn, current)
                         continue
                     batch = _for(runner, fetched.batch, current.position)
-                    runner.apply(conn, current, batch, fetched.position, fetched.head)
+                    runner.projection.process(conn, current.generation, batch)
                     applied.append((runner, current, len(batch)))
+                tracking.advance_all(
+                    conn,
+                    [(current, count) for _, current, count in applied],
+                    fetched.position,
+                    caught_up=fetched.position >= fetched.head,
+                )
         except BaseException:
             for runner, current in opened:
                 runner.rolled_back(current.generation)

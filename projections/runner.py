@@ -133,11 +133,14 @@ class Runner:
             live = tracking.active_generation(conn, self.name, lock=True)
             generation = live if live is not None else tracking.ensure_active(conn, self.name)
         current = tracking.read(conn, self.name, generation, lock=True)
-        if current.position != self._committed.get(generation):
-            # Someone else moved this projection since our last commit (a standby, a
-            # catch-up beside a worker, a rebuild's swap): rows we cached may be stale.
-            self.projection.forget()
+        self.check(current)
         return generation, current
+
+    def check(self, current: tracking.Tracking) -> None:
+        """Drop cached rows if someone else moved this projection since our last commit (a
+        standby, a catch-up beside a worker, a rebuild's swap): they may be stale."""
+        if current.position != self._committed.get(current.generation):
+            self.projection.forget()
 
     def idle(self, conn: sa.Connection, current: tracking.Tracking) -> None:
         """Nothing new: say so once (and clear a failure a retry has overcome)."""

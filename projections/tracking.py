@@ -115,6 +115,57 @@ def advance(
         raise FencedError(f"{tracking.projection}: position moved under this runner")
 
 
+def open_live(conn: sa.Connection, projections: list[str]) -> dict[str, Tracking]:
+    """The live generation's tracking of each of ``projections``, locked (one statement once
+    they all exist): a batch of several read models opens them all at once."""
+    t, a = projection_tracking, projection_active
+    query = (
+        sa.select(t)
+        .join(a, sa.and_(a.c.projection == t.c.projection, a.c.generation == t.c.generation))
+        .where(a.c.projection.in_(projections))
+    )
+    found = {r.projection: r for r in map(_tracking, conn.execute(_lock(query, conn)).mappings())}
+    for name in projections:
+        if name not in found:
+            found[name] = read(conn, name, ensure_active(conn, name), lock=True)
+    return found
+
+
+def advance_all(
+    conn: sa.Connection, moves: list[tuple[Tracking, int]], position: int, caught_up: bool
+) -> None:
+    """``advance`` for several read models to one position in one statement, each fenced on
+    its old position: if any of them moved meanwhile, nothing is written."""
+    if not moves:
+        return
+    t = projection_tracking
+    processed = sa.case(
+        {current.projection: count for current, count in moves}, value=t.c.projection
+    )
+    values: dict[str, Any] = {
+        "position": position,
+        "events_processed": t.c.events_processed + processed,
+        "updated_at": now(),
+        "error": None,
+        "status": sa.case((t.c.status == FAILED, RUNNING), else_=t.c.status),
+    }
+    if caught_up:
+        values["caught_up_at"] = now()
+    keys = [(c.projection, c.generation, c.position) for c, _ in moves]
+    result = conn.execute(
+        sa.update(t)
+        .where(sa.tuple_(t.c.projection, t.c.generation, t.c.position).in_(keys))
+        .values(**values)
+    )
+    if result.rowcount != len(moves):
+        names = ", ".join(c.projection for c, _ in moves)
+        raise FencedError(f"{names}: a position moved under this runner")
+
+
+def _tracking(row: Any) -> Tracking:
+    return Tracking(**dict(row))
+
+
 def mark_caught_up(conn: sa.Connection, tracking: Tracking) -> None:
     """Caught up (again): a failure that a retry has overcome is cleared too."""
     t = projection_tracking
