@@ -3,28 +3,147 @@
 An idempotency key is inserted by the recorder in the same transaction as the command's
 events, so an acknowledged command and its key commit together or not at all, and a
 concurrent retry of the same key loses on the key's primary key (one event, one answer).
+
+On PostgreSQL a pooled connection is not pinged before each use (that was one round trip per
+checkout, a fifth of a command's time). Connections that died while idle (PostgreSQL
+restarted, a backend terminated) are dealt with in three ways, none costing a round trip while
+the connections are well: a connection whose socket the server has already closed is not
+handed out (``_closed_by_server``, one poll of the socket); a statement that fails on a broken
+connection anyway has the pool check all its idle connections at once
+(``_ReconnectingDatastore``); and every read and the insert are retried on a connection error
+(the library's own ``@retry``, and ``_retried`` for ours), never a write of ours.
 """
 
 from __future__ import annotations
 
 import base64
+import logging
+import select
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ParamSpec, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+)
 from eventsourcing.sqlite import SQLiteApplicationRecorder
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import Environment, EnvType, get_topic, retry
+from psycopg import Connection
+from psycopg.pq import ConnStatus
+from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 from sqlalchemy.engine import make_url
 
 from application.integrity import CHAIN_TABLE, GENESIS, link
 
 IDEMPOTENCY_TABLE = "idempotency_keys"
+logger = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _retried(func: Callable[P, R]) -> Callable[P, R]:
+    """Retry a read on a connection error exactly as the library retries its own (10 attempts,
+    0.2 s apart). Only for reads: a write whose COMMIT was sent before its connection broke may
+    have committed, so retrying it is not neutral (see ``PostgresCaseRecorder``)."""
+    retried = retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)(func)
+    return cast(Callable[P, R], retried)
+
+
+def _closed_by_server(conn: Connection[Any]) -> bool:
+    """Whether the server has already closed this idle connection, found without a round trip.
+
+    A server sends an idle connection nothing but the odd notice, parameter status or
+    notification, unless it is ending the session: then a FATAL error and end-of-file. So the
+    socket is polled (no wait); what is waiting is read, and the connection is closed if the
+    reading meets end-of-file. A death the client cannot see yet (no end-of-file arrived) is
+    left to the retries.
+    """
+    poll = getattr(select, "poll", None)
+    if poll is None:  # not on this platform: the retries still apply
+        return False
+    try:
+        poller = poll()
+        poller.register(conn.fileno(), select.POLLIN)
+        for _ in range(3):
+            if not poller.poll(0):
+                return False
+            conn.pgconn.consume_input()  # raises at end-of-file
+    except (OSError, psycopg.Error):
+        return True
+    return conn.pgconn.status == ConnStatus.BAD
+
+
+class _ReconnectingDatastore(PostgresDatastore):
+    """The library's PostgreSQL datastore, minus the connections that died in the pool.
+
+    A checkout skips connections the server has closed (``_closed_by_server``: a poll, no
+    round trip); the pool discards each and opens a replacement in the background. When a
+    statement fails on a broken connection all the same, the pool checks every idle connection
+    at once (``pool.check()``: an empty query each, one round trip per live connection; a dead
+    one fails at once), so that the ones dead by then are not drawn one failed attempt at a
+    time: the pool hands connections out in turn, a pool of 40 can hold 40 dead ones, and the
+    library gives up after 10 attempts. It runs only after a connection broke, in one thread
+    at a time (another thread that meets a broken connection meanwhile does not wait for it).
+    """
+
+    _checking: threading.Lock
+
+    @classmethod
+    def adopt(cls, datastore: PostgresDatastore) -> _ReconnectingDatastore:
+        # The library's factory builds its datastore inline; this subclass adds behaviour and
+        # a lock, so the instance is given the subclass rather than built twice.
+        datastore.__class__ = cls
+        adopted = cast(_ReconnectingDatastore, datastore)
+        adopted._checking = threading.Lock()
+        return adopted
+
+    @contextmanager
+    def get_connection(self) -> Iterator[Connection[DictRow]]:
+        broken = False
+        try:
+            skips = self.pool.max_size  # then hand one out: a failure is retried
+            while True:
+                with super().get_connection() as conn:
+                    if skips > 0 and _closed_by_server(conn):
+                        skips -= 1
+                        conn.close()
+                        continue  # back to the pool, closed: discarded and replaced
+                    try:
+                        yield conn
+                    finally:
+                        broken = conn.broken
+                    return
+        finally:
+            # The broken connection is back in the pool by now, which has discarded it.
+            if broken:
+                self.discard_dead_connections()
+
+    def discard_dead_connections(self) -> None:
+        if not self._checking.acquire(blocking=False):
+            return
+        try:
+            self.pool.check()
+        except Exception:  # the caller's own error matters more; the pool keeps reconnecting
+            logger.warning("checking the pool's idle connections failed", exc_info=True)
+        finally:
+            self._checking.release()
+
+
+class CaseTrailPostgresFactory(PostgresFactory):
+    """The library's PostgreSQL factory, with ``_ReconnectingDatastore`` as its datastore."""
+
+    def __init__(self, env: Environment | EnvType | None):
+        super().__init__(env)
+        self.datastore = _ReconnectingDatastore.adopt(self.datastore)
 
 
 def is_postgres(datastore: object) -> bool:
@@ -220,6 +339,19 @@ class PostgresCaseRecorder(_Chained, PostgresApplicationRecorder):
 
     Both are written before the events table lock is taken, keeping the locked section as
     short as the library's own; two retries of one key serialise on the key alone.
+
+    Connection errors. ``insert_events`` is the library's, retried by it (10 attempts, 0.2 s
+    apart) on InterfaceError/OperationalError, and everything below runs inside it, the read
+    of a previous chain link included. A connection found dead before COMMIT was sent leaves
+    nothing behind, and the retry is clean. If the connection breaks after COMMIT was sent the
+    outcome is unknown and the library retries all the same, with the same events: if the
+    first attempt did commit, the retry fails on a primary key (the idempotency key first,
+    else the chain link) and surfaces as IntegrityError, which ``CaseTrail`` handles as a lost
+    race. With an Idempotency-Key that gives the first answer (the key committed with the
+    event); without one the command is decided again on the case that now holds its event,
+    as a client's own retry would be. Nothing here adds a retry of a write. The reads below are
+    single statements on an autocommit connection (no BEGIN/ROLLBACK: psycopg also empties its
+    prepared-statement cache on every ROLLBACK) and are retried like the library's reads.
     """
 
     def _insert_events(self, curs: Any, stored_events: Any, **kwargs: Any) -> None:
@@ -227,7 +359,10 @@ class PostgresCaseRecorder(_Chained, PostgresApplicationRecorder):
         # INSERT. Our statements can fail (a lost race, a reused key): a nested pipeline block
         # syncs on exit, so such a failure surfaces here, before the library's statements are
         # queued — an error behind them would leave psycopg's prepared-statement cache out of
-        # step with the connection. Nothing here is prepared, for the same reason.
+        # step with the connection. Nothing here is prepared (prepare=False: psycopg would
+        # otherwise prepare a statement on its sixth execution on a connection, and such a
+        # statement skipped behind a failed one is taken as prepared when it is not); the
+        # executemany is prepared on its first execution, which psycopg does check.
         with curs.connection.pipeline():
             self._insert_links_and_key(curs, stored_events, kwargs.get("idempotency"))
 
@@ -243,6 +378,7 @@ class PostgresCaseRecorder(_Chained, PostgresApplicationRecorder):
                     "SELECT hash FROM {}.{} WHERE originator_id = %s AND originator_version = %s"
                 ).format(*chain),
                 (originator_id, version),
+                prepare=False,
             )
             row = curs.fetchone()
             return None if row is None else str(row["hash"])
@@ -254,6 +390,7 @@ class PostgresCaseRecorder(_Chained, PostgresApplicationRecorder):
                     " VALUES (%s, %s, %s, %s, %s, %s)"
                 ).format(schema, Identifier(IDEMPOTENCY_TABLE)),
                 record.insert_params(),
+                prepare=False,
             )
         links = self._links(stored_events, previous)
         curs.executemany(
@@ -263,25 +400,28 @@ class PostgresCaseRecorder(_Chained, PostgresApplicationRecorder):
             links,
         )
 
+    @_retried
     def select_links(self, originator_ids: Sequence[UUID]) -> dict[tuple[UUID, int], str]:
         statement = SQL(
             "SELECT originator_id, originator_version, hash FROM {}.{} "
             "WHERE originator_id = ANY(%s)"
         ).format(Identifier(self.datastore.schema), Identifier(CHAIN_TABLE))
-        with self.datastore.transaction(commit=False) as curs:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, (list(originator_ids),))
             return {
                 (r["originator_id"], r["originator_version"]): r["hash"] for r in curs.fetchall()
             }
 
+    @_retried
     def select_last_links(self) -> dict[UUID, int]:
         statement = SQL(
             "SELECT originator_id, MAX(originator_version) AS v FROM {}.{} GROUP BY originator_id"
         ).format(Identifier(self.datastore.schema), Identifier(CHAIN_TABLE))
-        with self.datastore.transaction(commit=False) as curs:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement)
             return {r["originator_id"]: r["v"] for r in curs.fetchall()}
 
+    @_retried
     def select_idempotency(self, actor_id: str, key: str) -> IdempotencyRecord | None:
         statement = SQL(
             "SELECT k.request_hash, k.aggregate_id, k.version, k.status, "
@@ -294,7 +434,7 @@ class PostgresCaseRecorder(_Chained, PostgresApplicationRecorder):
             events=Identifier(self.events_table_name),
             table=Identifier(IDEMPOTENCY_TABLE),
         )
-        with self.datastore.transaction(commit=False) as curs:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, (actor_id, key))
             row = curs.fetchone()
         return None if row is None else IdempotencyRecord.from_row(actor_id, key, row)
@@ -327,7 +467,7 @@ def _store_env(database_url: str, *, pool_size: int) -> dict[str, str]:
         }
     if url.get_backend_name() == "postgresql":
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": get_topic(CaseTrailPostgresFactory),
             "POSTGRES_DBNAME": url.database or "casetrail",
             "POSTGRES_HOST": url.host or "127.0.0.1",
             "POSTGRES_PORT": str(url.port or 5432),
@@ -336,7 +476,8 @@ def _store_env(database_url: str, *, pool_size: int) -> dict[str, str]:
             "POSTGRES_POOL_SIZE": str(pool_size),
             "POSTGRES_MAX_OVERFLOW": "0",
             "POSTGRES_CONN_MAX_AGE": "600",
-            "POSTGRES_PRE_PING": "y",
+            # No ping per checkout: a dead connection is retried past (see the module's doc).
+            "POSTGRES_PRE_PING": "n",
             "POSTGRES_LOCK_TIMEOUT": "10",
             "APPLICATION_RECORDER_TOPIC": get_topic(PostgresCaseRecorder),
         }
