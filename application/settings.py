@@ -81,10 +81,10 @@ class Settings(BaseSettings):
     )
     projection_batch_size: int = Field(default=1000, ge=1, le=10_000)
     projection_linger_ms: float = Field(
-        default=10.0,
+        default=25.0,
         ge=0,
         le=1000,
-        description="while events keep arriving, wait this long before the next batch",
+        description="while commands arrive side by side, wait this long before the next batch",
     )
     read_wait_seconds: float = Field(
         default=3.0, ge=0, description="how long a GET waits for min_position before 503"

@@ -29,7 +29,9 @@ def make_engine(database_url: str, *, pool_size: int, upkeep: bool = False) -> s
         url,
         pool_size=pool_size,
         max_overflow=10,
-        pool_pre_ping=True,
+        # Reads ping a connection before use (a round trip each). Upkeep does not: a batch on
+        # a dead connection fails, the pool is invalidated, and the batch is retried.
+        pool_pre_ping=not upkeep,
         pool_recycle=600,
         connect_args={"options": options},
     )

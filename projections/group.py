@@ -5,8 +5,8 @@ The per-projection runner (projections/runner.py) commits once per read model pe
 four commits, each a WAL flush on PostgreSQL or the one write lock on SQLite, for every
 command that arrives while the runners are idle. The group reads the next batch once, hands
 each read model the events it handles after its own position, and commits every position
-with its rows. While events keep arriving it lingers a moment before reading, so that one
-commit carries several commands' events; an idle store is answered at once.
+with its rows. While commands arrive side by side it lingers a moment before reading, so
+that one commit carries several commands' events; one command at a time is applied at once.
 
 Failure isolation stays: a batch that fails is retried read model by read model, and a read
 model that still fails leaves the group, is marked failed, and is retried alone with backoff
@@ -54,6 +54,7 @@ class GroupResult:
     position: int  # the lowest position of the read models in the batch
     head: int
     applied: int  # events applied, summed over read models
+    events: int = 0  # events in the batch read from the store
 
     @property
     def caught_up(self) -> bool:
@@ -138,6 +139,7 @@ class GroupRunner:
             min(max(fetched.position, current.position) for _, current in opened),
             fetched.head,
             sum(count for _, _, count in applied),
+            len(fetched.batch),
         )
 
     def catch_up(self) -> int:
@@ -170,7 +172,7 @@ class GroupRunner:
                     continue
                 result = self._step(group)
                 if result is not None and result.caught_up:
-                    self._wait(stop, idle_wait, lingering=result.applied > 0)
+                    self._wait(stop, idle_wait, lingering=result.events > 1)
         finally:
             for member in members:
                 if member.held:
@@ -219,8 +221,10 @@ class GroupRunner:
                 member.runner.projection.forget()  # another runner may have moved its rows
 
     def _wait(self, stop: threading.Event, idle_wait: float, *, lingering: bool) -> None:
-        """Wait for events. When the last batch found some, events are arriving: after the
-        wake-up, linger so that the next commit carries the events of several commands."""
+        """Wait for events. When the last batch found several, commands are arriving side by
+        side: after the wake-up, linger so that the next commit carries several commands'
+        events. One command at a time (a frontend that writes, then reads its write) is
+        applied as soon as it arrives."""
         self.waker.wait(idle_wait)
         if lingering and self.linger > 0:
             stop.wait(self.linger)
