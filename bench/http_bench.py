@@ -6,7 +6,6 @@ import os
 import random
 import statistics
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -26,17 +25,10 @@ from application.settings import Settings
 from application.store import event_store_env
 from bench import workload as wl
 from tests.api import builders
+from tests.support import serve_process
 
 SECRET = "bench-secret-bench-secret-bench-secret-0"
 TEAM = "T1"
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -68,44 +60,18 @@ def peak_rss_mb(pid: int) -> float:
 @contextmanager
 def serve(url: str, workdir: Path, **env: str) -> Iterator[Served]:
     """`casetrail serve` as a real process (its own interpreter, GIL and threadpool)."""
-    port = _free_port()
     environment = {
         **os.environ,
         "CASETRAIL_DATABASE_URL": url,
         "CASETRAIL_VAR_DIR": str(workdir),
         "CASETRAIL_JWT_SECRET": SECRET,
-        "CASETRAIL_PORT": str(port),
         "CASETRAIL_ENV": "test",
         "CASETRAIL_LOG_LEVEL": "WARNING",
         **env,
     }
-    cli = Path(sys.executable).with_name("casetrail")
-    process = subprocess.Popen(
-        [str(cli), "serve"], env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    "server did not start: "
-                    + (process.stderr.read().decode(errors="replace") if process.stderr else "")
-                )
-            time.sleep(0.1)
+    with serve_process(environment) as (base, process):
         settings = Settings(env="test", database_url=url, var_dir=workdir, jwt_secret=SECRET)
         yield Served(base, process, settings)
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 OPEN = {

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from projections.base import Batch, Generation, Projection
+from projections.base import Batch, Generation, Projection, insert
 from projections.schema import audit_events
 
 
@@ -30,8 +30,7 @@ class AuditEventsProjection(Projection):
             }
             for position, event in batch
         ]
-        if rows:
-            conn.execute(sa.insert(audit_events), rows)
+        insert(conn, audit_events, rows)
 
 
 def _recorded(event: Any) -> datetime:

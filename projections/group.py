@@ -5,8 +5,8 @@ The per-projection runner (projections/runner.py) commits once per read model pe
 four commits, each a WAL flush on PostgreSQL or the one write lock on SQLite, for every
 command that arrives while the runners are idle. The group reads the next batch once, hands
 each read model the events it handles after its own position, and commits every position
-with its rows. While commands arrive side by side it lingers a moment before reading, so
-that one commit carries several commands' events; one command at a time is applied at once.
+with its rows. While events stream in it lingers a moment before reading, so that one commit
+carries several commands' events; the first event after a pause is applied at once.
 
 Failure isolation stays: a batch that fails is retried read model by read model, and a read
 model that still fails leaves the group, is marked failed, and is retried alone with backoff
@@ -172,7 +172,7 @@ class GroupRunner:
                     continue
                 result = self._step(group)
                 if result is not None and result.caught_up:
-                    self._wait(stop, idle_wait, lingering=result.events > 1)
+                    self._wait(stop, idle_wait, lingering=result.events > 0)
         finally:
             for member in members:
                 if member.held:
@@ -221,12 +221,13 @@ class GroupRunner:
                 member.runner.projection.forget()  # another runner may have moved its rows
 
     def _wait(self, stop: threading.Event, idle_wait: float, *, lingering: bool) -> None:
-        """Wait for events. When the last batch found several, commands are arriving side by
-        side: after the wake-up, linger so that the next commit carries several commands'
-        events. One command at a time (a frontend that writes, then reads its write) is
-        applied as soon as it arrives."""
+        """Wait for events. If the last batch found some and the next arrive within the
+        linger, commands are streaming in: linger, so that the next commit carries several
+        commands' events. After a pause (a frontend that writes, then reads its write with
+        ``min_position``, then writes again later) the next event is applied at once."""
+        started = self.clock()
         self.waker.wait(idle_wait)
-        if lingering and self.linger > 0:
+        if lingering and self.linger > 0 and self.clock() - started < self.linger:
             stop.wait(self.linger)
 
     def _prefetcher(self) -> ThreadPoolExecutor:

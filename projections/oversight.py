@@ -18,7 +18,7 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from domain.case import Case, to_record
-from projections.base import Batch, Event, Generation, RowProjection, upsert
+from projections.base import Batch, Event, Generation, RowProjection, insert, upsert
 from projections.business_days import add_business_days, end_of_day, local_date
 from projections.history import CaseHistory
 from projections.oversight_columns import case_columns
@@ -97,8 +97,7 @@ class OversightProjection(RowProjection):
             for case_id, items in self._items.items()
             for item in items
         ]
-        if rows:
-            conn.execute(sa.insert(t), rows)
+        insert(conn, t, rows)
         self._items = {}
 
     def forget(self) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -88,3 +90,41 @@ def live_server(database_url: str, tmp_path: Path, **overrides: object) -> Itera
         yield server
     finally:
         server.stop()
+
+
+@contextmanager
+def serve_process(
+    env: dict[str, str], *args: str, timeout: float = 60.0
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`casetrail serve ARGS` as a real process with environment ``env`` (on a free port set
+    here): yields its base URL and process once /health answers, and terminates it after."""
+    port = free_port()
+    cli = Path(sys.executable).with_name("casetrail")
+    process = subprocess.Popen(
+        [str(cli), "serve", *args],
+        env={**env, "CASETRAIL_PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                stderr = process.stderr.read() if process.stderr and process.poll() else b""
+                raise RuntimeError(f"casetrail serve did not start: {stderr.decode()}")
+            time.sleep(0.1)
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

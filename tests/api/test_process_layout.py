@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ import pytest
 
 from api.auth import issue_token
 from application.settings import Settings
-from tests.support import TEST_SECRET, free_port
+from tests.support import TEST_SECRET, serve_process
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -54,7 +53,6 @@ class Served:
 
 @pytest.fixture
 def served(database_url: str, tmp_path: Path) -> Iterator[Served]:
-    port = free_port()
     env = {
         key: value
         for key, value in os.environ.items()
@@ -66,31 +64,11 @@ def served(database_url: str, tmp_path: Path) -> Iterator[Served]:
         CASETRAIL_JWT_SECRET=TEST_SECRET,
         CASETRAIL_ENV="test",
         CASETRAIL_LOG_LEVEL="WARNING",
-        CASETRAIL_PORT=str(port),
     )
-    cli = Path(sys.executable).with_name("casetrail")
-    process = subprocess.Popen(
-        [str(cli), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, process.stderr and process.stderr.read()
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+    with serve_process(env) as (base, process):
         settings = Settings(env="test", database_url=database_url, jwt_secret=TEST_SECRET)
         token = issue_token(settings, sub="po1", roles=["practitioner"], teams=["T1"])
         yield Served(base, process, {"Authorization": f"Bearer {token}"})
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=30)
 
 
 def _open(http: httpx.Client, n: int) -> str:

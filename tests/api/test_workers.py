@@ -4,9 +4,6 @@ development secrets are made once, and concurrent writers lose nothing."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,7 +13,7 @@ import pytest
 
 from api.auth import issue_token
 from application.settings import Settings
-from tests.support import free_port
+from tests.support import serve_process
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -33,41 +30,19 @@ OPEN = {
 
 @pytest.fixture
 def served(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Settings, int]]:
-    port = free_port()
     env = {
         **os.environ,
         "CASETRAIL_DATABASE_URL": database_url,
         "CASETRAIL_VAR_DIR": str(tmp_path),  # empty: the dev secrets are made at start
         "CASETRAIL_ENV": "development",
-        "CASETRAIL_EMBEDDED_PROJECTIONS": "false",
+        "CASETRAIL_PROJECTIONS": "off",
         "CASETRAIL_LOG_LEVEL": "WARNING",
     }
     for name in ("CASETRAIL_JWT_SECRET", "CASETRAIL_ENCRYPTION_KEY", "CASETRAIL_INTEGRITY_KEY"):
         env.pop(name, None)
-    cli = Path(sys.executable).with_name("casetrail")
-    process = subprocess.Popen(
-        [str(cli), "serve", "--workers", "2", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, process.stderr and process.stderr.read()
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+    with serve_process(env, "--workers", "2") as (base, process):
         settings = Settings(env="development", database_url=database_url, var_dir=tmp_path)
         yield base, settings, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def _children(pid: int) -> list[int]:
