@@ -19,7 +19,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +28,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 from projections import tracking
 from projections.base import Batch
 from projections.coordination import RunnerLock, Waker, runner_lock
-from projections.runner import BatchResult, Fetched, Runner, fetch
+from projections.runner import BatchResult, Prefetcher, Runner, fetch
 
 logger = logging.getLogger(__name__)
 
@@ -85,8 +84,7 @@ class GroupRunner:
         self.waker = waker
         self.clock = clock
         self.topics = _union_topics(self.runners)
-        self._pool: ThreadPoolExecutor | None = None
-        self._next: Future[Fetched] | None = None
+        self.prefetcher = Prefetcher("projections")
 
     def run_batch(self, runners: Sequence[Runner] | None = None) -> GroupResult:
         """Apply the next batch to the live generation of each of ``runners`` (default: all)
@@ -96,8 +94,7 @@ class GroupRunner:
         applied, and used only if this batch commits where it expected.
         """
         members = list(self.runners if runners is None else runners)
-        pending, self._next = self._next, None
-        fetched = pending.result() if pending is not None else None
+        fetched = self.prefetcher.take()
         opened: list[tuple[Runner, tracking.Tracking]] = []
         applied: list[tuple[Runner, tracking.Tracking, int]] = []
         try:
@@ -110,7 +107,7 @@ class GroupRunner:
                 if fetched is None or fetched.after != after:
                     fetched = fetch(self.recorder, self.mapper, after, self.batch_size, self.topics)
                 if fetched.position > after and fetched.position < fetched.head:
-                    self._next = self._prefetcher().submit(
+                    self.prefetcher.start(
                         fetch, self.recorder, self.mapper, fetched.position, self.batch_size,
                         self.topics,
                     )  # fmt: skip
@@ -230,16 +227,8 @@ class GroupRunner:
         if lingering and self.linger > 0 and self.clock() - started < self.linger:
             stop.wait(self.linger)
 
-    def _prefetcher(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="prefetch-projections")
-        return self._pool
-
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-        self._next = None
+        self.prefetcher.close()
 
 
 def _union_topics(runners: Sequence[Runner]) -> list[str]:

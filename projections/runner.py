@@ -63,6 +63,31 @@ def fetch(
     return Fetched(after, head, position, batch)
 
 
+class Prefetcher:
+    """Reads and decodes the next batch in a background thread while the current one is
+    applied; the caller uses it only if it was read after the position the batch reached."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._pool: ThreadPoolExecutor | None = None
+        self._next: Future[Fetched] | None = None
+
+    def take(self) -> Fetched | None:
+        pending, self._next = self._next, None
+        return pending.result() if pending is not None else None
+
+    def start(self, read: Callable[..., Fetched], *args: Any) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"prefetch-{self.name}")
+        self._next = self._pool.submit(read, *args)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._next = None
+
+
 class Runner:
     """Keeps one projection's generation up to date with the event store."""
 
@@ -83,8 +108,7 @@ class Runner:
         self.batch_size = batch_size
         self.on_batch = on_batch
         self.topics = projection.topics()
-        self._pool: ThreadPoolExecutor | None = None
-        self._next: Future[Fetched] | None = None
+        self.prefetcher = Prefetcher(projection.name)
         self._committed: dict[int, int] = {}  # generation -> position this runner committed
 
     @property
@@ -103,8 +127,7 @@ class Runner:
         While it is applied and committed, the batch after it is read and decoded in a
         background thread; it is used only if this batch commits where it expected.
         """
-        pending, self._next = self._next, None
-        fetched = pending.result() if pending is not None else None
+        fetched = self.prefetcher.take()
         try:
             with self.engine.begin() as conn:
                 generation, current = self.open(conn, generation)
@@ -114,7 +137,7 @@ class Runner:
                     self.idle(conn, current)
                     return BatchResult(current.position, fetched.head, 0)
                 if fetched.position < fetched.head:
-                    self._next = self._prefetcher().submit(self.fetch, fetched.position)
+                    self.prefetcher.start(self.fetch, fetched.position)
                 self.apply(conn, current, fetched.batch, fetched.position, fetched.head)
         except BaseException:
             self.rolled_back(generation)
@@ -170,16 +193,8 @@ class Runner:
         if generation is not None:
             self._committed.pop(generation, None)
 
-    def _prefetcher(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"prefetch-{self.name}")
-        return self._pool
-
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-        self._next = None
+        self.prefetcher.close()
 
     def catch_up(self, generation: int | None = None, progress: Progress | None = None) -> int:
         """Run batches until the projection has applied the head as of this call."""
