@@ -37,15 +37,22 @@ console = Console(width=160)
 
 @contextmanager
 def database(backend: str, workdir: Path) -> Iterator[str]:
+    with databases(backend, workdir) as new_database:
+        yield new_database("bench")
+
+
+@contextmanager
+def databases(backend: str, workdir: Path) -> Iterator[Callable[[str], str]]:
+    """A factory of empty databases by name, on one server (PostgreSQL) or directory."""
     if backend == "sqlite":
-        yield f"sqlite:///{workdir}/bench.db"
+        yield lambda name: f"sqlite:///{workdir}/{name}.db"
         return
     from tests.pgserver import PostgresServer
 
     # fsync, synchronous_commit and full_page_writes on: what a system of record runs with
     # (the test harness turns them off).
     with PostgresServer(durable=True) as server:
-        yield server.create_database()
+        yield lambda name: server.create_database()
 
 
 def container_for(url: str, workdir: Path) -> Container:
@@ -191,30 +198,34 @@ def http_suite(
     def seconds(clients: int) -> float:
         return sustain if clients == SUSTAINED else short
 
-    def commands(served: hb.Served, layout: str, clients: int) -> dict[str, Any]:
-        length = seconds(clients)
-        console.print(f"  {backend} {layout}: {clients} clients, {length:.0f} s x {repeat}")
-        runs = [
-            hb.commands(served, clients, seconds(clients), seed=seed, run=run, lag=layout != "off")
-            for run in range(repeat)
-        ]
-        return command_runs(runs)
-
     results: dict[str, Any] = {"mix": demo_mix().describe(), "seed": seed}
-    with tempfile.TemporaryDirectory() as tmp, database(backend, Path(tmp)) as url:
-        # `off` last: a layout that keeps read models, started after it, would first catch up
-        # on everything `off` wrote, during its own measurement.
-        for layout, env in LAYOUTS.items():
-            with hb.serve(url, Path(tmp), **env) as served:
-                for clients in levels:
-                    results[f"commands_{layout}_{clients}"] = commands(served, layout, clients)
-            if layout != "default":
-                continue
-            for count in workers[1:]:  # more API processes (`casetrail serve --workers N`)
-                with hb.serve(url, Path(tmp), CASETRAIL_WORKERS=str(count)) as served:
+    # Each layout on a database of its own, and the layouts taken in turn run by run (A B C,
+    # A B C, ...): this machine's speed drifts over minutes, and a ratio of figures measured
+    # minutes apart would carry the drift.
+    rotation = [(layout, env, f"commands_{layout}_{{}}", layout) for layout, env in LAYOUTS.items()]
+    rotation[1:1] = [
+        ("default", {"CASETRAIL_WORKERS": str(n)}, f"commands_default_{{}}_workers_{n}",
+         f"default, {n} processes")
+        for n in workers[1:]
+    ]  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp, databases(backend, Path(tmp)) as new_database:
+        urls = {label: new_database(f"http{i}") for i, (*_, label) in enumerate(rotation)}
+        runs: dict[str, list[dict[str, Any]]] = {}
+        for run in range(repeat):
+            for layout, env, key, label in rotation:
+                with hb.serve(urls[label], Path(tmp), **env) as served:
                     for clients in levels:
-                        key = f"commands_{layout}_{clients}_workers_{count}"
-                        results[key] = commands(served, f"{layout}, {count} processes", clients)
+                        length = seconds(clients)
+                        console.print(
+                            f"  {backend} {label}: {clients} clients, {length:.0f} s, "
+                            f"run {run + 1} of {repeat}"
+                        )
+                        figures = hb.commands(
+                            served, clients, length, seed=seed, run=run, lag=layout != "off"
+                        )
+                        runs.setdefault(key.format(clients), []).append(figures)
+        results.update({key: command_runs(figures) for key, figures in runs.items()})
+        url = new_database("reads")
         with hb.serve(url, Path(tmp), **LAYOUTS["off"]) as served:
             cases = hb.build_cases(served, (10, 100, 1000))
             results["case_reads"] = hb.case_reads(served, cases)
@@ -228,7 +239,7 @@ def http_suite(
         for clients in levels:
             events = max(200, 400 if clients == 1 else 800)
             for key, cached in (("bare_loop", False), ("bare_cached", True)):
-                store = url.replace("bench.db", f"{key}{clients}.db")
+                store = new_database(f"{key}{clients}")
                 rates = [
                     hb.bare_loop(store, events, threads=clients, cached=cached)
                     for _ in range(repeat)
