@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,7 +28,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 from projections import tracking
 from projections.base import Batch
 from projections.coordination import RunnerLock, Waker, runner_lock
-from projections.runner import BatchResult, Prefetcher, Runner, fetch
+from projections.runner import BatchResult, Fetched, Prefetcher, Runner, fetch
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class Member:
     lock: RunnerLock
     held: bool = False
     retry_at: float = 0.0  # monotonic; 0 while healthy
-    backoff: float = field(default=0.5)
+    backoff: float = 0.5
 
     @property
     def healthy(self) -> bool:
@@ -52,8 +52,7 @@ class Member:
 class GroupResult:
     position: int  # the lowest position of the read models in the batch
     head: int
-    applied: int  # events applied, summed over read models
-    events: int = 0  # events in the batch read from the store
+    events: int  # events in the batch read from the store
 
     @property
     def caught_up(self) -> bool:
@@ -105,12 +104,9 @@ class GroupRunner:
                     opened.append((runner, live[runner.name]))
                 after = min(current.position for _, current in opened)
                 if fetched is None or fetched.after != after:
-                    fetched = fetch(self.recorder, self.mapper, after, self.batch_size, self.topics)
+                    fetched = self.fetch(after)
                 if fetched.position > after and fetched.position < fetched.head:
-                    self.prefetcher.start(
-                        fetch, self.recorder, self.mapper, fetched.position, self.batch_size,
-                        self.topics,
-                    )  # fmt: skip
+                    self.prefetcher.start(self.fetch, fetched.position)
                 for runner, current in opened:
                     if fetched.position <= current.position:
                         runner.idle(conn, current)
@@ -135,9 +131,11 @@ class GroupRunner:
         return GroupResult(
             min(max(fetched.position, current.position) for _, current in opened),
             fetched.head,
-            sum(count for _, _, count in applied),
             len(fetched.batch),
         )
+
+    def fetch(self, after: int) -> Fetched:
+        return fetch(self.recorder, self.mapper, after, self.batch_size, self.topics)
 
     def catch_up(self) -> int:
         """Run batches until every read model has applied the head as of this call."""

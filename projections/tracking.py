@@ -84,46 +84,20 @@ def read(conn: sa.Connection, projection: str, generation: int, *, lock: bool = 
     t = projection_tracking
     query = sa.select(t).where(t.c.projection == projection, t.c.generation == generation)
     row = conn.execute(_lock(query, conn) if lock else query).mappings().one()
-    return Tracking(**dict(row))
+    return _tracking(row)
 
 
 def advance(
     conn: sa.Connection, tracking: Tracking, position: int, processed: int, caught_up: bool
 ) -> None:
     """Move the position, fenced on the old one: two writers can never both commit a batch."""
-    t = projection_tracking
-    values: dict[str, Any] = {
-        "position": position,
-        "events_processed": t.c.events_processed + processed,
-        "updated_at": now(),
-        "error": None,
-    }
-    if tracking.status == FAILED:
-        values["status"] = RUNNING
-    if caught_up:
-        values["caught_up_at"] = now()
-    result = conn.execute(
-        sa.update(t)
-        .where(
-            t.c.projection == tracking.projection,
-            t.c.generation == tracking.generation,
-            t.c.position == tracking.position,
-        )
-        .values(**values)
-    )
-    if result.rowcount != 1:
-        raise FencedError(f"{tracking.projection}: position moved under this runner")
+    advance_all(conn, [(tracking, processed)], position, caught_up)
 
 
 def open_live(conn: sa.Connection, projections: list[str]) -> dict[str, Tracking]:
     """The live generation's tracking of each of ``projections``, locked (one statement once
     they all exist): a batch of several read models opens them all at once."""
-    t, a = projection_tracking, projection_active
-    query = (
-        sa.select(t)
-        .join(a, sa.and_(a.c.projection == t.c.projection, a.c.generation == t.c.generation))
-        .where(a.c.projection.in_(projections))
-    )
+    query = _live_query().where(projection_active.c.projection.in_(projections))
     found = {r.projection: r for r in map(_tracking, conn.execute(_lock(query, conn)).mappings())}
     for name in projections:
         if name not in found:
@@ -166,6 +140,14 @@ def _tracking(row: Any) -> Tracking:
     return Tracking(**dict(row))
 
 
+def _live_query() -> Any:
+    """The tracking rows of the live generations."""
+    t, a = projection_tracking, projection_active
+    return sa.select(t).join(
+        a, sa.and_(a.c.projection == t.c.projection, a.c.generation == t.c.generation)
+    )
+
+
 def mark_caught_up(conn: sa.Connection, tracking: Tracking) -> None:
     """Caught up (again): a failure that a retry has overcome is cleared too."""
     t = projection_tracking
@@ -190,8 +172,5 @@ def mark_failed(conn: sa.Connection, projection: str, generation: int, error: st
 
 def all_live(conn: sa.Connection) -> list[Tracking]:
     """The live generation's tracking of every projection."""
-    t, a = projection_tracking, projection_active
-    query = sa.select(t).join(
-        a, sa.and_(a.c.projection == t.c.projection, a.c.generation == t.c.generation)
-    )
-    return [Tracking(**dict(r)) for r in conn.execute(query.order_by(t.c.projection)).mappings()]
+    query = _live_query().order_by(projection_tracking.c.projection)
+    return [_tracking(r) for r in conn.execute(query).mappings()]
