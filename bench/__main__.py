@@ -370,7 +370,7 @@ def rebuild_suite(backend: str) -> dict[str, Any]:
     """A full rebuild of every read model of the demo PDU (`casetrail demo`), as an operator
     runs it: `casetrail projections rebuild` in its own process. Baseline: one bare pass over
     the same events (read, decode, upsert a row each) per read model."""
-    from application.demo import DemoOptions, generate
+    from demo.pdu import DemoOptions, generate
 
     with tempfile.TemporaryDirectory() as tmp, database(backend, Path(tmp)) as url:
         container = container_for(url, Path(tmp))

@@ -1,7 +1,7 @@
 """The HTTP bench's command mix: the demo PDU's own, command by command.
 
 Where the weights come from: ``demo_mix()`` plans the demo PDU that ``casetrail demo`` writes
-(``application.demo.plan_pdu`` with ``DemoOptions()``: 1,820 cases over 12 months, seed 1,
+(``demo.pdu.plan_pdu`` with ``DemoOptions()``: 1,820 cases over 12 months, seed 1,
 the window ending on a fixed day) and counts its planned commands by the event each writes,
 and within each event type the values it chooses (outcome codes, appointment types,
 enforcement actions, oversight kinds, ...). Nothing is written: planning takes about 2 s. The
@@ -79,7 +79,7 @@ class Mix:
         timed = self.timed()
         total = sum(timed.values())
         return {
-            "source": "application.demo.plan_pdu(DemoOptions()) event counts",
+            "source": "demo.pdu.plan_pdu(DemoOptions()) event counts",
             "demo_events": sum(self.events.values()),
             "timed_shares": {k: round(v / total, 4) for k, v in sorted(timed.items())},
             "setup": {k: self.events.get(k, 0) for k in SETUP},
@@ -90,7 +90,7 @@ class Mix:
 @cache
 def demo_mix() -> Mix:
     """Plan the demo PDU (nothing written) and count what it would write."""
-    from application.demo import EVENT_TYPES, DemoOptions, plan_pdu
+    from demo.pdu import EVENT_TYPES, DemoOptions, plan_pdu
 
     _, _, plans, _ = plan_pdu(DemoOptions(), DEMO_NOW)
     events: Counter[str] = Counter()

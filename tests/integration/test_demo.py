@@ -1,4 +1,4 @@
-"""`casetrail demo`: a synthetic PDU written through the application layer (application/demo.py).
+"""`casetrail demo`: a synthetic PDU written through the application layer (demo/pdu.py).
 
 Small PDUs check that a seed reproduces its PDU, that every sentence type is present, that the
 plan holds no command the rules refuse, and that the fast aggregate mode writes exactly what
@@ -20,7 +20,7 @@ import pytest
 
 from api.bootstrap import Container, build
 from application.access import AUDITOR, SPO
-from application.demo import (
+from demo.pdu import (
     DemoOptions,
     DemoResult,
     DemoStoreNotEmptyError,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from application import commands as c
 from application.access import Actor
-from application.demo_case import Draft, weighted
+from demo.case import Draft, weighted
 from domain.vocabulary import (
     Agency,
     EnquiryStage,

@@ -22,9 +22,9 @@ from application.commands import (
     OpenCase,
     TerminateCase,
 )
-from application.demo_profile import Profile
-from application.demo_staff import Member, Roster
-from application.demo_time import DAYS_PER_MONTH, Window
+from demo.profile import Profile
+from demo.staff import Member, Roster
+from demo.window import DAYS_PER_MONTH, Window
 from domain.vocabulary import OffenceFlag, RegistrationCode, RoSH, SentenceType, TerminationReason
 
 T = TypeVar("T")

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from application.access import ADMIN, PRACTITIONER, SPO, Actor
 from application.commands import RegisterStaff
-from application.demo_profile import Profile
+from demo.profile import Profile
 from domain.vocabulary import Grade
 
 # fmt: off

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from application import commands as c
-from application.demo_case import Draft, months_after, weighted
+from demo.case import Draft, months_after, weighted
 from domain.vocabulary import (
     AppointmentType,
     EnforcementAction,

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from application import commands as c
-from application.demo_case import RISING, Draft, Ref, weighted
-from application.demo_start import LOWER
+from demo.case import RISING, Draft, Ref, weighted
+from demo.start import LOWER
 from domain.vocabulary import OversightKind, SignificantEventKind
 
 EVENT_KINDS = (

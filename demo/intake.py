@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from application.demo_case import RISING, Context, Draft, Transfer, months_after, weighted
-from application.demo_staff import person_name
-from application.demo_time import DAYS_PER_MONTH
+from demo.case import RISING, Context, Draft, Transfer, months_after, weighted
+from demo.staff import person_name
+from demo.window import DAYS_PER_MONTH
 from domain.vocabulary import (
     OffenceFlag,
     RegistrationCode,

@@ -31,16 +31,16 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from application import commands as c
 from application.access import check_command, check_open_case
-from application.demo_case import CasePlan, Context
-from application.demo_intake import decide
-from application.demo_profile import SHEFFIELD, Profile
-from application.demo_review import overseeing, reviewing
-from application.demo_staff import Roster, spo_id
-from application.demo_start import first_weeks
-from application.demo_supervision import supervision
-from application.demo_time import Window
 from application.errors import ApplicationError, NotFoundError
 from application.service import CaseTrail
+from demo.case import CasePlan, Context
+from demo.intake import decide
+from demo.profile import SHEFFIELD, Profile
+from demo.review import overseeing, reviewing
+from demo.staff import Roster, spo_id
+from demo.start import first_weeks
+from demo.supervision import supervision
+from demo.window import Window
 from domain.case import Case, Meta
 from domain.errors import DomainError
 
