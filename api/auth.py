@@ -65,12 +65,14 @@ class TokenVerifier:
             raise AuthenticationError(str(exc)) from None
         roles = claims.get("roles", [])
         teams = claims.get("teams", [])
-        if not isinstance(roles, list) or not isinstance(teams, list):
-            raise AuthenticationError("roles and teams must be lists")
+        pdus = claims.get("pdus", [])
+        if not all(isinstance(claim, list) for claim in (roles, teams, pdus)):
+            raise AuthenticationError("roles, teams and pdus must be lists")
         return Actor(
             sub=str(claims["sub"]),
             roles=frozenset(r for r in roles if r in ROLES),
             teams=frozenset(str(t) for t in teams),
+            pdus=frozenset(str(p) for p in pdus),
         )
 
 
@@ -127,7 +129,13 @@ def check_secret_strength(settings: Settings, secret: str) -> None:
 
 
 def issue_token(
-    settings: Settings, *, sub: str, roles: list[str], teams: list[str], ttl_seconds: int = 8 * 3600
+    settings: Settings,
+    *,
+    sub: str,
+    roles: list[str],
+    teams: list[str],
+    pdus: list[str] | None = None,
+    ttl_seconds: int = 8 * 3600,
 ) -> str:
     """A signed token for local use (``casetrail token``) and tests."""
     now = int(time.time())
@@ -138,6 +146,8 @@ def issue_token(
         "iat": now,
         "exp": now + ttl_seconds,
     }
+    if pdus:
+        claims["pdus"] = pdus
     if settings.jwt_issuer:
         claims["iss"] = settings.jwt_issuer
     if settings.jwt_audience:

@@ -135,6 +135,9 @@ def token(
     sub: Annotated[str, typer.Option(help="staff id (the token's subject)")],
     role: Annotated[list[str], typer.Option(help=f"one of {', '.join(ROLES)}; repeatable")],
     team: Annotated[list[str] | None, typer.Option(help="team code; repeatable")] = None,
+    pdu: Annotated[
+        list[str] | None, typer.Option(help="PDU code, for a pdu_head; repeatable")
+    ] = None,
     hours: Annotated[int, typer.Option(min=1, max=24 * 7)] = 8,
 ) -> None:
     """Print a signed token for local use (uses CASETRAIL_JWT_SECRET or the dev secret)."""
@@ -145,7 +148,12 @@ def token(
         raise typer.BadParameter(f"unknown role {', '.join(unknown)}", param_hint="--role")
     typer.echo(
         issue_token(
-            Settings(), sub=sub, roles=list(role), teams=list(team or []), ttl_seconds=hours * 3600
+            Settings(),
+            sub=sub,
+            roles=list(role),
+            teams=list(team or []),
+            pdus=list(pdu or []),
+            ttl_seconds=hours * 3600,
         )
     )
 

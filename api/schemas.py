@@ -495,7 +495,12 @@ class IndicatorScopeView(BaseModel):
     pdu: str | None
     team: str | None
     practitioner_id: str | None
-    teams: list[str] | None = Field(description="the teams counted (null: every team)")
+    teams: list[str] | None = Field(
+        description="the reader's reach: the teams counted (null, with pdus null: every case)"
+    )
+    pdus: list[str] | None = Field(
+        default=None, description="a Head of PDU's reach: the PDUs counted"
+    )
     from_: date | None = Field(alias="from", description="cases opened on or after")
     to: date | None = Field(description="cases opened on or before")
 

@@ -14,19 +14,58 @@ PRACTITIONER, SPO, AUDITOR, SFO_REVIEWER, ADMIN = (
     "sfo_reviewer",
     "admin",
 )
-ROLES = (PRACTITIONER, SPO, AUDITOR, SFO_REVIEWER, ADMIN)
+# Second wave: a Head of PDU reads everything of the PDUs in the token's `pdus` claim and
+# writes nothing; `integration` is a machine client of the domain-event feed and webhooks.
+PDU_HEAD, INTEGRATION = "pdu_head", "integration"
+ROLES = (PRACTITIONER, SPO, AUDITOR, SFO_REVIEWER, ADMIN, PDU_HEAD, INTEGRATION)
+CASE_READERS = (PRACTITIONER, SPO, PDU_HEAD, AUDITOR, SFO_REVIEWER)
 
 
 @dataclass(frozen=True)
 class Actor:
-    """The signed-in user: staff id, roles and teams from the token."""
+    """The signed-in user: staff id, roles, teams and (for a Head of PDU) PDUs from the token."""
 
     sub: str
     roles: frozenset[str] = field(default_factory=frozenset)
     teams: frozenset[str] = field(default_factory=frozenset)
+    pdus: frozenset[str] = field(default_factory=frozenset)
 
     def has(self, *roles: str) -> bool:
         return not self.roles.isdisjoint(roles)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The cases a reader may see: every case (``teams`` and ``pdus`` both None), or those in
+    one of ``teams`` (casework roles) or in one of ``pdus`` (a Head of PDU)."""
+
+    teams: frozenset[str] | None = None
+    pdus: frozenset[str] | None = None
+
+    @property
+    def everything(self) -> bool:
+        return self.teams is None and self.pdus is None
+
+    def covers(self, team: str | None, pdu: str | None) -> bool:
+        if self.everything:
+            return True
+        return (team is not None and team in (self.teams or ())) or (
+            pdu is not None and pdu in (self.pdus or ())
+        )
+
+
+EVERYTHING = Reach()
+
+
+def reach(actor: Actor, *, reviewers: tuple[str, ...]) -> Reach:
+    """What ``actor`` may read: everything for one of ``reviewers``, else their teams (as a
+    practitioner or SPO) and PDUs (as a Head of PDU)."""
+    if actor.has(*reviewers):
+        return EVERYTHING
+    return Reach(
+        teams=actor.teams if actor.has(PRACTITIONER, SPO) else frozenset(),
+        pdus=actor.pdus if actor.has(PDU_HEAD) else frozenset(),
+    )
 
 
 class Rule(Enum):
@@ -75,7 +114,7 @@ def check_open_case(actor: Actor, team: str) -> None:
 def check_may_read_cases(actor: Actor) -> None:
     """Before any look-up: a user with no case-reading role gets 403 whether or not the case
     exists, so the answer reveals nothing."""
-    if not actor.has(PRACTITIONER, SPO, AUDITOR, SFO_REVIEWER):
+    if not actor.has(*CASE_READERS):
         raise AccessDeniedError("reading case data needs a casework or review role")
 
 
@@ -86,13 +125,12 @@ def check_may_command(actor: Actor, rule: Rule) -> None:
         raise AccessDeniedError(f"this command needs the role {' or '.join(ALLOWED[rule])}")
 
 
-def check_read_case(actor: Actor, case_team: str) -> None:
-    """Reading a case's data: own teams for practitioners and SPOs; all for reviewers."""
-    if actor.has(AUDITOR, SFO_REVIEWER):
-        return
-    if not actor.has(PRACTITIONER, SPO):
+def check_read_case(actor: Actor, case_team: str, case_pdu: str | None = None) -> None:
+    """Reading a case's data: own teams for practitioners and SPOs, own PDUs for a Head of
+    PDU; all for reviewers. Out of reach is 404, which does not say the case exists."""
+    if not actor.has(*CASE_READERS):
         raise AccessDeniedError("reading case data needs a casework or review role")
-    if case_team not in actor.teams:
+    if not reach(actor, reviewers=(AUDITOR, SFO_REVIEWER)).covers(case_team, case_pdu):
         raise NotFoundError("no such case in your teams")
 
 
@@ -101,13 +139,11 @@ def check_admin(actor: Actor) -> None:
         raise AccessDeniedError("this needs the role admin")
 
 
-def case_list_scope(actor: Actor) -> frozenset[str] | None:
-    """The teams whose cases ``actor`` may list (None: every team)."""
-    if actor.has(AUDITOR, SFO_REVIEWER):
-        return None
-    if actor.has(PRACTITIONER, SPO):
-        return actor.teams
-    raise AccessDeniedError("listing cases needs a casework or review role")
+def case_list_scope(actor: Actor) -> Reach:
+    """The cases ``actor`` may list."""
+    if not actor.has(*CASE_READERS):
+        raise AccessDeniedError("listing cases needs a casework or review role")
+    return reach(actor, reviewers=(AUDITOR, SFO_REVIEWER))
 
 
 def check_spo_team(actor: Actor, team: str) -> None:
@@ -130,12 +166,17 @@ def check_integrity(actor: Actor) -> None:
         raise AccessDeniedError("integrity checks are for auditors and SFO reviewers")
 
 
-def indicator_scope(actor: Actor, team: str | None) -> frozenset[str] | None:
-    """Compliance and quality: auditors read every team (None); an SPO their own teams only."""
+def indicator_scope(actor: Actor, team: str | None, pdu: str | None = None) -> Reach:
+    """Compliance, quality and the other PDU-level figures: auditors read everything; an SPO
+    their own teams; a Head of PDU their own PDUs. Asking for a team or PDU out of reach is
+    403 (these are aggregate figures: the name of a team is no secret)."""
     if actor.has(AUDITOR):
-        return None
-    if not actor.has(SPO):
-        raise AccessDeniedError("compliance and quality are for SPOs and auditors")
-    if team is not None and team not in actor.teams:
+        return EVERYTHING
+    if not actor.has(SPO, PDU_HEAD):
+        raise AccessDeniedError("these figures are for SPOs, Heads of PDU and auditors")
+    scope = reach(actor, reviewers=())
+    if not actor.has(PDU_HEAD) and team is not None and team not in actor.teams:
         raise AccessDeniedError(f"you are not an SPO of team {team!r}")
-    return actor.teams
+    if not actor.has(SPO) and pdu is not None and pdu not in actor.pdus:
+        raise AccessDeniedError(f"you are not the Head of PDU {pdu!r}")
+    return scope

@@ -261,7 +261,7 @@ class CaseTrail(Application[UUID]):
         check_may_read_cases(actor)
         with self._case_lock(case_id):
             case = self._load_case(case_id)
-            check_read_case(actor, case.state.team)
+            check_read_case(actor, case.state.team, case.state.pdu)
             rendered = render(case)
         self._log_read(actor, case_id, reading)
         return rendered
@@ -329,7 +329,7 @@ class CaseTrail(Application[UUID]):
         if not events or not isinstance(events[0], Case.Opened):
             raise NotFoundError(f"no case {case_id}")
         current = CaseState.fold(to_record(e) for e in events)
-        check_read_case(actor, current.team)
+        check_read_case(actor, current.team, current.pdu)
         self._log_read(actor, case_id, reading)
         return current, events
 

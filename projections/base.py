@@ -219,3 +219,13 @@ def _json_value(value: Any) -> Any:
 
 def _chunks(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def in_reach(
+    table: sa.Table, teams: frozenset[str] | None, pdus: frozenset[str] | None
+) -> sa.ColumnElement[bool] | None:
+    """Rows of a case in one of ``teams`` or one of ``pdus``; None when both are None (every
+    row is in reach). ``table`` has ``team`` and ``pdu`` columns."""
+    if teams is None and pdus is None:
+        return None
+    return sa.or_(table.c.team.in_(sorted(teams or ())), table.c.pdu.in_(sorted(pdus or ())))

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from domain.case import Case
 from domain.state import CaseState
-from projections.base import Event, Generation, RowProjection
+from projections.base import Event, Generation, RowProjection, in_reach
 from projections.history import CaseHistory
 from projections.schema import case_list
 
@@ -88,7 +88,8 @@ def row_from_state(state: CaseState) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class CaseFilter:
-    teams: frozenset[str] | None = None  # None: every team (auditors, reviewers)
+    teams: frozenset[str] | None = None  # the reader's reach: teams or PDUs (None and None:
+    pdus: frozenset[str] | None = None  # every case, for auditors and reviewers)
     team: str | None = None
     practitioner_id: str | None = None
     rosh: str | None = None
@@ -107,8 +108,8 @@ def query_cases(
     """A page of cases ordered by CRN then case id; the cursor is opaque to clients."""
     t = case_list
     query = sa.select(t).where(t.c.generation == generation)
-    if where.teams is not None:
-        query = query.where(t.c.team.in_(sorted(where.teams)))
+    if (within := in_reach(t, where.teams, where.pdus)) is not None:
+        query = query.where(within)
     for column, value in (
         (t.c.team, where.team),
         (t.c.practitioner_id, where.practitioner_id),

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from projections.base import Generation
+from projections.base import Generation, in_reach
 from projections.business_days import passed_cutoff, passed_month_cutoff
 from projections.oversight_rules import Thresholds
 from projections.schema import oversight_cases
@@ -26,7 +26,8 @@ Expression = sa.ColumnElement[Any]
 class IndicatorScope:
     """Which cases a rate or indicator counts: all conditions given must hold."""
 
-    teams: frozenset[str] | None = None  # None: every team (auditors)
+    teams: frozenset[str] | None = None  # the reader's reach: teams or PDUs (None and None:
+    pdus: frozenset[str] | None = None  # every case, for auditors)
     pdu: str | None = None
     team: str | None = None
     practitioner_id: str | None = None
@@ -35,8 +36,8 @@ class IndicatorScope:
 
     def conditions(self, generation: Generation) -> list[Expression]:
         found: list[Expression] = [t.c.generation == generation]
-        if self.teams is not None:
-            found.append(t.c.team.in_(sorted(self.teams)))
+        if (within := in_reach(t, self.teams, self.pdus)) is not None:
+            found.append(within)
         for column, value in (
             (t.c.pdu, self.pdu),
             (t.c.team, self.team),
@@ -56,6 +57,7 @@ class IndicatorScope:
             "team": self.team,
             "practitioner_id": self.practitioner_id,
             "teams": None if self.teams is None else sorted(self.teams),
+            "pdus": None if self.pdus is None else sorted(self.pdus),
             "from": self.opened_from,
             "to": self.opened_to,
         }

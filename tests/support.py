@@ -72,14 +72,24 @@ class LiveServer:
         self.thread.join(timeout=10)
         self.container.close()
 
-    def token(self, sub: str, *roles: str, teams: tuple[str, ...] = ()) -> str:
-        return issue_token(self.settings, sub=sub, roles=list(roles), teams=list(teams))
-
-    def client(self, sub: str = "anon", *roles: str, teams: tuple[str, ...] = ()) -> httpx.Client:
-        """An httpx client signed in as ``sub`` with ``roles`` in ``teams`` (none: no token)."""
-        headers = (
-            {"Authorization": f"Bearer {self.token(sub, *roles, teams=teams)}"} if roles else {}
+    def token(
+        self, sub: str, *roles: str, teams: tuple[str, ...] = (), pdus: tuple[str, ...] = ()
+    ) -> str:
+        return issue_token(
+            self.settings, sub=sub, roles=list(roles), teams=list(teams), pdus=list(pdus)
         )
+
+    def client(
+        self,
+        sub: str = "anon",
+        *roles: str,
+        teams: tuple[str, ...] = (),
+        pdus: tuple[str, ...] = (),
+    ) -> httpx.Client:
+        """An httpx client signed in as ``sub`` with ``roles`` in ``teams`` and ``pdus`` (no
+        roles: no token)."""
+        token = self.token(sub, *roles, teams=teams, pdus=pdus) if roles else None
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
 
 

@@ -80,8 +80,10 @@ def _scope(
     opened_to: date | None,
 ) -> IndicatorScope:
     _check_range(opened_from, opened_to)
+    reach = indicator_scope(actor, team, pdu)
     return IndicatorScope(
-        teams=indicator_scope(actor, team),
+        teams=reach.teams,
+        pdus=reach.pdus,
         pdu=pdu,
         team=team,
         practitioner_id=practitioner_id,

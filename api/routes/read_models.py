@@ -67,7 +67,8 @@ def list_cases(
     scope = case_list_scope(actor)
     read_your_writes(container, "case_list", min_position=min_position)
     where = CaseFilter(
-        teams=scope,
+        teams=scope.teams,
+        pdus=scope.pdus,
         team=team,
         practitioner_id=practitioner_id,
         rosh=rosh.value if rosh else None,

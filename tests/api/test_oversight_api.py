@@ -155,6 +155,7 @@ def test_compliance_rates_with_numerators_and_definitions(
         "team": team,
         "practitioner_id": None,
         "teams": [team],
+        "pdus": [],
         "from": None,
         "to": None,
     }

@@ -39,10 +39,12 @@ PRACTITIONER, SPO, AUDITOR, SFO_REVIEWER, ADMIN = (
     "sfo_reviewer",
     "admin",
 )
-ROLES = (PRACTITIONER, SPO, AUDITOR, SFO_REVIEWER, ADMIN)
+PDU_HEAD, INTEGRATION = "pdu_head", "integration"
+ROLES = (PRACTITIONER, SPO, AUDITOR, SFO_REVIEWER, ADMIN, PDU_HEAD, INTEGRATION)
 ANONYMOUS = "no token"
 OWN, OTHER = "own", "other"
 TEAM_OF = {OWN: T1, OTHER: T2}
+PDU_OF = {OWN: "SHF", OTHER: "LDS"}  # the seed case is in T1 of PDU SHF
 DOC = Path(__file__).resolve().parents[2] / "docs" / "roles.md"
 
 
@@ -85,34 +87,25 @@ CASE_READ = rule(
     "case read",
     practitioner=(ALLOW, HIDE),
     spo=(ALLOW, HIDE),
+    pdu_head=(ALLOW, HIDE),
     auditor=ALLOW,
     sfo_reviewer=ALLOW,
 )
 CASE_LIST = rule(
-    "case list (scoped)", practitioner=ALLOW, spo=ALLOW, auditor=ALLOW, sfo_reviewer=ALLOW
+    "case list (scoped)",
+    practitioner=ALLOW,
+    spo=ALLOW,
+    pdu_head=ALLOW,
+    auditor=ALLOW,
+    sfo_reviewer=ALLOW,
 )
 INTEGRITY = rule("integrity check", auditor=ALLOW, sfo_reviewer=ALLOW)
 AUDIT = rule("audit view", auditor=ALLOW)
 SPO_TEAM_VIEW = rule("SPO team view", spo=(ALLOW, DENY))
-TEAM_STATISTICS = rule("team statistics", spo=(ALLOW, DENY), auditor=ALLOW)
+TEAM_STATISTICS = rule("team statistics", spo=(ALLOW, DENY), pdu_head=ALLOW, auditor=ALLOW)
 ADMIN_ONLY = rule("admin only", admin=ALLOW)
-SIGNED_IN = rule(
-    "any signed-in user",
-    practitioner=ALLOW,
-    spo=ALLOW,
-    auditor=ALLOW,
-    sfo_reviewer=ALLOW,
-    admin=ALLOW,
-)
-OPEN = rule(
-    "open",
-    anonymous=ALLOW,
-    practitioner=ALLOW,
-    spo=ALLOW,
-    auditor=ALLOW,
-    sfo_reviewer=ALLOW,
-    admin=ALLOW,
-)
+SIGNED_IN = rule("any signed-in user", **dict.fromkeys(ROLES, ALLOW))
+OPEN = rule("open", anonymous=ALLOW, **dict.fromkeys(ROLES, ALLOW))
 
 ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/cases"): OPEN_CASE,
@@ -381,7 +374,9 @@ def verdict(ok: bool, message: str) -> None:
 def client_for(live: LiveServer, role: str, variant: str) -> httpx.Client:
     if role == ANONYMOUS:
         return live.client()
-    return live.client(f"{role}-{variant}", role, teams=(TEAM_OF[variant],))
+    # Every token carries teams; only a pdu_head's carries PDUs, and teams give it nothing.
+    pdus = (PDU_OF[variant],) if role == PDU_HEAD else ()
+    return live.client(f"{role}-{variant}", role, teams=(TEAM_OF[variant],), pdus=pdus)
 
 
 def send(client: httpx.Client, call: Call, url: str | None = None) -> httpx.Response:
@@ -476,6 +471,14 @@ def test_case_list_shows_only_own_teams_cases(world: World) -> None:
     for role in (AUDITOR, SFO_REVIEWER):
         with client_for(world.live, role, OTHER) as reviewer:
             assert world.case_id in listed(reviewer, team=T1)
+    with (
+        client_for(world.live, PDU_HEAD, OWN) as head,
+        client_for(world.live, PDU_HEAD, OTHER) as away,
+    ):
+        assert world.case_id in listed(head)
+        assert world.case_id in listed(head, team=T1)
+        assert world.case_id not in listed(away)
+        assert not listed(away, crn=world.crn)
 
 
 @pytest.mark.parametrize("export", ["csv", "html"])
@@ -502,6 +505,11 @@ def test_team_statistics_stay_in_scope(world: World) -> None:
             everyone = aud.get(path)
             assert everyone.status_code == 200, everyone.text
             assert everyone.json()["scope"]["teams"] is None, everyone.text
+        with client_for(world.live, PDU_HEAD, OWN) as head:
+            mine = head.get(path)
+            assert mine.status_code == 200, mine.text
+            assert mine.json()["scope"]["pdus"] == ["SHF"], mine.text
+            b.assert_problem(head.get(path, params={"pdu": "LDS"}), 403, "forbidden")
 
 
 def test_refusals_made_before_any_lookup_reveal_nothing(world: World) -> None:
