@@ -25,7 +25,6 @@ from rich.console import Console
 from rich.table import Table
 
 from api.bootstrap import Container, build
-from application.keys import master_key, subkey
 from application.settings import Settings
 from application.store import event_store_env
 from bench import projection_bench as pb
@@ -84,7 +83,7 @@ def projections_suite(backend: str, events: int, repeat: int) -> dict[str, Any]:
                 lambda: pb.time_raw_inserts(container, head), head, repeat
             )
             if backend == "postgres":
-                key = subkey(master_key(container.settings), "payloads at rest")
+                key = container.app.keys.payload_key()
                 env = event_store_env(url, pool_size=4, cipher_key=key)
                 figures["library_runner"] = measure(
                     lambda: pb.time_library_runner(container, env, head), head, max(1, repeat - 2)
