@@ -30,6 +30,13 @@ def _env(database_url: str, tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def _casetrail(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    cli = str(Path(sys.executable).with_name("casetrail"))
+    return subprocess.run(
+        [cli, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
 def _client(base: str, database_url: str, sub: str, role: str) -> httpx.Client:
     settings = Settings(env="test", database_url=database_url, jwt_secret=TEST_SECRET)
     token = issue_token(settings, sub=sub, roles=[role], teams=[b.T1])
@@ -40,30 +47,21 @@ def test_erasure_from_the_command_line_is_seen_at_once_by_a_serving_process(
     database_url: str, tmp_path: Path
 ) -> None:
     env = _env(database_url, tmp_path)
-    with serve_process(env) as (base, _):
-        with _client(base, database_url, "po1", "practitioner") as po:
-            case_id = _record_a_person(po)
-            other = b.open_case(
-                po, crn="Y654321", person={**b.open_body()["person"], "name": "Someone Else"}
-            )
-            for _ in range(2):  # the second read is served from the keys and case held
-                text = _every_read(po, case_id)
-                assert all(secret in text for secret in SECRETS[:2])
+    with serve_process(env) as (base, _), _client(base, database_url, "po1", "practitioner") as po:
+        case_id = _record_a_person(po)
+        other = b.open_case(
+            po, crn="Y654321", person={**b.open_body()["person"], "name": "Someone Else"}
+        )
+        for _ in range(2):  # the second read is served from the keys and case held
+            text = _every_read(po, case_id)
+            assert all(secret in text for secret in SECRETS[:2])
 
-            erase = subprocess.run(
-                [str(Path(sys.executable).with_name("casetrail")), "erase"]
-                + ["--crn", "X123456", "--reason", "asked to be forgotten"],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-            assert erase.returncode == 0, erase.stderr
-            assert f"erased: case {case_id}" in erase.stdout
+        erase = _casetrail(env, "erase", "--crn", "X123456", "--reason", "asked to be forgotten")
+        assert erase.returncode == 0, erase.stderr
+        assert f"erased: case {case_id}" in erase.stdout
 
-            text = _every_read(po, case_id)  # at once: no wait, no retry
-            for secret in SECRETS:
-                assert secret not in text
-            assert po.get(f"/cases/{case_id}").json()["person"]["name"] == "[erased]"
-            assert "Someone Else" in po.get(f"/cases/{other}/events").text  # untouched
+        text = _every_read(po, case_id)  # at once: no wait, no retry
+        for secret in SECRETS:
+            assert secret not in text
+        assert po.get(f"/cases/{case_id}").json()["person"]["name"] == "[erased]"
+        assert "Someone Else" in po.get(f"/cases/{other}/events").text  # untouched
