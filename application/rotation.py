@@ -84,7 +84,8 @@ def _rotate_rows(
                     ),
                     update,
                 )
-                result.rewrapped += c.rowcount
+                # the library's SQLite cursor wraps sqlite3's, which counts the rows
+                result.rewrapped += getattr(c, "sqlite_cursor", c).rowcount
 
 
 def _case_context(stored_id: Any) -> bytes:
@@ -94,6 +95,7 @@ def _case_context(stored_id: Any) -> bytes:
 def status(keys: KeyStore) -> dict[str, int]:
     """How many live keys each master wraps, named ``current``, ``previous N`` or by its
     fingerprint when this process does not hold it; and how many keys are destroyed."""
+    keys.payload_key()  # a store from before the envelope layout adopts it first
     names = {keys.masters.current.fingerprint: "current"}
     for n, master in enumerate(keys.masters.previous, 1):
         names.setdefault(master.fingerprint, f"previous {n}")
