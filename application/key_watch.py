@@ -17,6 +17,7 @@ generation only:
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -76,17 +77,23 @@ class KeyCache:
 
 
 class GenerationCheck:
-    """SQLite: the generation is read on every look-up."""
+    """SQLite: the generation is read on every look-up, on a connection of its own (about
+    6 µs; through the datastore's pool it was 24, and an uncached key read and unwrap 50)."""
 
-    def __init__(self, datastore: Any, cache: KeyCache) -> None:
-        self.datastore = datastore
+    def __init__(self, db_name: str, cache: KeyCache) -> None:
         self.cache = cache
+        self.lock = threading.Lock()
+        # Autocommit: each read sees the last committed generation.
+        self.conn = sqlite3.connect(
+            db_name, uri=True, isolation_level=None, check_same_thread=False
+        )
 
     def generation(self) -> int | None:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT generation FROM {GENERATION_TABLE} WHERE id = 1")
-            row = c.fetchone()
-        generation = None if row is None else int(row["generation"])
+        with self.lock:
+            row = self.conn.execute(
+                f"SELECT generation FROM {GENERATION_TABLE} WHERE id = 1"
+            ).fetchone()
+        generation = None if row is None else int(row[0])
         self.cache.advance(generation)
         return generation
 
@@ -94,7 +101,8 @@ class GenerationCheck:
         """Nothing to wait for: the next look-up anywhere reads the new generation."""
 
     def close(self) -> None:
-        pass
+        with self.lock:
+            self.conn.close()
 
 
 class GenerationListener:

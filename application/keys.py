@@ -69,7 +69,7 @@ class KeyStore:
         self.watch: GenerationCheck | GenerationListener = (
             GenerationListener(database_url, self.cache)
             if self.postgres
-            else GenerationCheck(self.datastore, self.cache)
+            else GenerationCheck(self.datastore.pool.db_name, self.cache)
         )
         self._payload: bytes | None = None
         self._payload_lock = threading.Lock()

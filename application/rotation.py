@@ -10,6 +10,7 @@ master (and the old ones as previous) before it runs; see docs/operations.md.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -29,15 +30,20 @@ class Rotation:
         return not self.unreadable
 
 
-def rotate(keys: KeyStore, *, batch: int = 500) -> Rotation:
-    """Re-wrap the payload key and every live case key by the current master."""
+def rotate(
+    keys: KeyStore, *, batch: int = 500, progress: Callable[[int], None] | None = None
+) -> Rotation:
+    """Re-wrap the payload key and every live case key by the current master; ``progress``
+    is told how many are done after each batch's commit."""
     keys.payload_key()  # a store from before the envelope layout adopts it first
     result = Rotation()
     fingerprint = keys.masters.current.fingerprint
     _rotate_rows(
         keys, result, STORE_KEYS_TABLE, "name", lambda name: PAYLOAD.encode(), fingerprint, batch
     )
-    _rotate_rows(keys, result, DATA_KEYS_TABLE, "aggregate_id", _case_context, fingerprint, batch)
+    _rotate_rows(
+        keys, result, DATA_KEYS_TABLE, "aggregate_id", _case_context, fingerprint, batch, progress
+    )
     return result
 
 
@@ -49,6 +55,7 @@ def _rotate_rows(
     context: Any,
     fingerprint: str,
     batch: int,
+    progress: Callable[[int], None] | None = None,
 ) -> None:
     after: Any = None
     while True:
@@ -86,6 +93,8 @@ def _rotate_rows(
                 )
                 # the library's SQLite cursor wraps sqlite3's, which counts the rows
                 result.rewrapped += getattr(c, "sqlite_cursor", c).rowcount
+        if progress is not None:
+            progress(result.rewrapped)
 
 
 def _case_context(stored_id: Any) -> bytes:

@@ -212,19 +212,25 @@ def test_rotation_under_load_keeps_every_case_readable_and_the_chain_whole(
     threads = [threading.Thread(target=load, args=(w,)) for w in range(3)]
     for thread in threads:
         thread.start()
+    batches: list[int] = []
+
+    def between_batches(done: int) -> None:
+        """Let commands be decided between two batches of the rotation."""
+        batches.append(writes[0])
+        if len(batches) == 2:
+            serving.app.erase_person("X000003", "request", ADMIN)  # a key destroyed meanwhile
+        target = writes[0] + 3
+        while writes[0] < target and not errors:
+            stop.wait(0.005)
+
     try:
-        while writes[0] < 10 and not errors:
-            stop.wait(0.01)
-        serving.app.erase_person("X000003", "request", ADMIN)  # a key destroyed meanwhile
-        before = writes[0]
-        result = rotate(rotating.app.keys, batch=3)
-        during = writes[0] - before
+        result = rotate(rotating.app.keys, batch=3, progress=between_batches)
     finally:
         stop.set()
         for thread in threads:
             thread.join()
     assert not errors, errors
-    assert during > 0  # commands were decided while the keys were re-wrapped
+    assert len(batches) >= 10  # 30 keys, 3 a batch, with commands decided between batches
     assert result.ok
     assert "previous 1" not in status(rotating.app.keys)
     for container in (serving, rotating):
