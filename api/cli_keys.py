@@ -1,6 +1,10 @@
-"""``casetrail keys``: rotate the master key, and say which master wraps how many keys."""
+"""``casetrail keys``: rotate the master key, say which master wraps how many keys, and
+re-chain under a new integrity key."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -55,3 +59,43 @@ def keys_rotate(
     if not result.ok:
         raise typer.Exit(1)
     typer.echo("ok: every live key is wrapped by the current master; the previous ones can go")
+
+
+@keys_app.command("rechain")
+def keys_rechain(
+    new_key_file: Annotated[
+        Path, typer.Option(exists=True, dir_okay=False, help="a file holding the new key")
+    ],
+) -> None:
+    """Recompute every chain link under a new integrity key, after verifying each under
+    CASETRAIL_INTEGRITY_KEY. Events are not touched. Stop the API and runners first."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress
+
+    from api.bootstrap import build
+    from application.rechain import BrokenChainError, rechain
+
+    new_key = new_key_file.read_text().strip()
+    if len(new_key) < 32:
+        raise typer.BadParameter("use at least 32 characters", param_hint="--new-key-file")
+    container = build(Settings())
+    try:
+        with Progress(BarColumn(), MofNCompleteColumn()) as bar:
+            task = bar.add_task("re-chaining", total=None)
+            written = rechain(
+                container.app.recorder,
+                new_key.encode(),
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except BrokenChainError as exc:
+        for aggregate_id, result in sorted(exc.broken.items(), key=lambda kv: str(kv[0])):
+            typer.echo(
+                f"BROKEN {aggregate_id} at version {result.first_bad_version}: {result.reason}",
+                err=True,
+            )
+        typer.echo("nothing re-chained: the chain does not verify under the old key", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        container.close()
+    typer.echo(
+        f"re-chained {written} links: set CASETRAIL_INTEGRITY_KEY to the new key, then start"
+    )
