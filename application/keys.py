@@ -117,6 +117,7 @@ class KeyStore:
             return existing
         key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
         current = self.masters.current
+        generation = self.watch.generation()  # read before: a destruction after it wins
         with self.datastore.transaction(commit=True) as c:
             c.execute(
                 self.sql(
@@ -132,7 +133,10 @@ class KeyStore:
                     datetime.now(UTC),
                 ),
             )
-        return DataKey(aggregate_id, key)
+        data_key = DataKey(aggregate_id, key)
+        if generation is not None:
+            self.cache.put(aggregate_id, data_key, generation)
+        return data_key
 
     def destroy(self, crn: str, reason: str) -> list[UUID]:
         """Destroy the keys of every case of ``crn``; the case ids they belonged to. Every
