@@ -243,3 +243,25 @@ def test_rotation_under_load_keeps_every_case_readable_and_the_chain_whole(
     assert read[cases[3]] == ERASED
     assert all(read[c] == f"Person {crn}" for c, crn in case_ids(only_new).items() if c != cases[3])
     assert verify_store(only_new.app.recorder) == {}
+
+
+def test_the_first_start_finds_the_master_an_older_store_was_written_with(
+    database_url: str, tmp_path: Path, opened: list[Container]
+) -> None:
+    """Any older store: its payload key was derived from its master and its case keys carry
+    no master's name. Started with a new master current and the old one previous, it adopts
+    the old one's, whichever of them comes first."""
+    old, new = new_master(), new_master()
+    first = open_with(opened, database_url, tmp_path, old)
+    case_id = _open(first, "X000001")
+    with first.engine.begin() as conn:  # back to the layout before migration 0008's
+        conn.execute(sa.text("DELETE FROM store_keys"))
+        conn.execute(sa.text("UPDATE data_keys SET wrapped_by = NULL"))
+    first.close()
+    opened.remove(first)
+
+    started = open_with(opened, database_url, tmp_path, new, old)
+
+    assert names(started) == {case_id: "Person X000001"}
+    assert status(started.app.keys) == {"previous 1": 2}
+    assert rotate(started.app.keys).rewrapped == 2
