@@ -9,9 +9,11 @@ generation only:
   microseconds, no round trip to a server);
 - PostgreSQL: a thread LISTENs on ``casetrail_keys``, which the destroying transaction
   NOTIFYs with the new generation; while that connection is down (or not yet up) the cache
-  is not used at all, and on reconnecting it reads the generation it may have missed. The
-  destroying process waits until its own listener has heard the notification, which the
-  server sends to every listener at the same commit.
+  is not used at all, and on reconnecting it reads the generation it may have missed. TCP
+  keepalives find a connection dropped without a word (no end-of-file) within about 10 s.
+  The destroying process waits until its own listener has heard the notification, which the
+  server sends to every listener at the same commit. LISTEN needs a session of its own: not
+  through a pooler in transaction mode.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 CHANNEL = "casetrail_keys"
+LISTENER_NAME = "casetrail key listener"
 GENERATION_TABLE = "key_generation"
 logger = logging.getLogger(__name__)
 
@@ -116,6 +119,13 @@ class GenerationListener:
             port=url.port or 5432,
             user=url.username or "",
             password=url.password or "",
+            connect_timeout=5,
+            application_name=LISTENER_NAME,
+            # TCP keepalives: a connection dropped without a word is found dead in about 10 s.
+            keepalives=1,
+            keepalives_idle=5,
+            keepalives_interval=2,
+            keepalives_count=2,
         )
         self.cache = cache
         self.wait = wait
@@ -138,8 +148,9 @@ class GenerationListener:
     def _run(self) -> None:
         while not self.stopping.is_set():
             try:
-                with psycopg.connect(self.dsn, autocommit=True, connect_timeout=5) as conn:
+                with psycopg.connect(self.dsn, autocommit=True) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
+                    # What it may have missed while not listening.
                     row = conn.execute(
                         f"SELECT generation FROM {GENERATION_TABLE} WHERE id = 1"
                     ).fetchone()
