@@ -121,11 +121,11 @@ def db_upgrade(revision: str = "head") -> None:
     CaseTrail(settings).close()  # the library creates its event tables on first use
     upgrade(settings.database_url, revision)
     if revision == "head":  # a store from before envelope encryption adopts its payload key
-        app = CaseTrail(settings)
+        service = CaseTrail(settings)
         try:
-            app.keys.payload_key()
+            service.keys.payload_key()
         finally:
-            app.close()
+            service.close()
     typer.echo(f"database at {revision}")
 
 
