@@ -41,7 +41,12 @@ def build(
     verifier = build_verifier(settings)  # first: a production misconfiguration stops here
     app = CaseTrail(settings, clock=clock)
     if migrate:
-        upgrade(settings.database_url)
+        try:
+            upgrade(settings.database_url)
+            app.keys.payload_key()  # a store from before envelope encryption adopts it, once
+        except BaseException:
+            app.close()
+            raise
     engine = make_engine(settings.database_url, pool_size=settings.effective_pool_size + 4)
     projections = ProjectionSystem(
         make_engine(settings.database_url, pool_size=4, upkeep=True),

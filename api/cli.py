@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from api.cli_keys import keys_app
 from application.access import ROLES
 from application.settings import Settings
 
@@ -16,6 +17,7 @@ db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_he
 app.add_typer(db_app, name="db")
 projections_app = typer.Typer(help="Read-model projections.", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
+app.add_typer(keys_app, name="keys")
 
 
 @contextmanager
@@ -118,6 +120,12 @@ def db_upgrade(revision: str = "head") -> None:
     settings = Settings()
     CaseTrail(settings).close()  # the library creates its event tables on first use
     upgrade(settings.database_url, revision)
+    if revision == "head":  # a store from before envelope encryption adopts its payload key
+        service = CaseTrail(settings)
+        try:
+            service.keys.payload_key()
+        finally:
+            service.close()
     typer.echo(f"database at {revision}")
 
 

@@ -1,66 +1,50 @@
-"""Key material: the master key, its subkeys, and the per-case data keys (crypto-shredding).
+"""Envelope encryption: data keys in the store, wrapped by a master key that is not.
 
-The master key (CASETRAIL_ENCRYPTION_KEY, base64 of 32 bytes) never encrypts data itself:
-HKDF derives one subkey for payloads at rest and one that wraps the data keys. Each case has
-its own data key, stored wrapped in ``data_keys`` with the person's CRN; erasing a person
-destroys the wrapped keys of all their cases, and with them every sealed field.
+Two kinds of data key, each stored wrapped by a master key (``application/masters.py``) with
+the fingerprint of the master that wrapped it:
+
+- the **payload key** (``store_keys``, one row): encrypts every stored payload at rest;
+- a **case key** per case (``data_keys``, with the person's CRN): seals the personal fields.
+  Erasing a person destroys the wrapped keys of all their cases, and with them every sealed
+  field (crypto-shredding).
+
+Rotating the master re-wraps these keys (``application/rotation.py``); no event changes.
+Unwrapped case keys are cached per process for as long as no key is destroyed anywhere
+(``application/key_watch.py``).
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
-import os
 import threading
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from eventsourcing.cryptography import AESCipher
+from eventsourcing.persistence import Cipher
+from eventsourcing.utils import Environment
 
-from application.settings import Settings
+from application.key_watch import (
+    CHANNEL,
+    GENERATION_TABLE,
+    GenerationCheck,
+    GenerationListener,
+    KeyCache,
+)
+from application.masters import KEY_BYTES, Master, Masters, subkey
 from application.store import is_postgres
 
-KEY_BYTES = 32
 DATA_KEYS_TABLE = "data_keys"
+STORE_KEYS_TABLE = "store_keys"
+PAYLOAD = "payloads at rest"  # the payload key's name, its wrapping context, and (before the
+# envelope layout) the HKDF purpose that derived it from the master
 
 
-def master_key(settings: Settings) -> bytes:
-    """The configured master key; outside production, one created under var/ (mode 0600)."""
-    encoded = settings.encryption_key
-    if not encoded:
-        if settings.env == "production":
-            msg = "CASETRAIL_ENCRYPTION_KEY must be set in production (base64 of 32 bytes)"
-            raise RuntimeError(msg)
-        path = Path(settings.var_dir) / "encryption-key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(base64.b64encode(os.urandom(KEY_BYTES)).decode())
-        encoded = path.read_text().strip()
-    try:
-        key = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        raise RuntimeError("CASETRAIL_ENCRYPTION_KEY is not base64") from None
-    if len(key) != KEY_BYTES:
-        msg = f"CASETRAIL_ENCRYPTION_KEY must be {KEY_BYTES} bytes (it is {len(key)})"
-        raise RuntimeError(msg)
-    if settings.env == "production" and len(set(key)) < 8:
-        raise RuntimeError("CASETRAIL_ENCRYPTION_KEY is too weak (too few distinct bytes)")
-    return key
-
-
-def subkey(master: bytes, purpose: str) -> bytes:
-    return HKDF(
-        algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=f"casetrail {purpose}".encode()
-    ).derive(master)
+class KeyUnavailableError(RuntimeError):
+    """A key is wrapped by a master this process was not given."""
 
 
 @dataclass(frozen=True)
@@ -74,39 +58,57 @@ class DataKey:
 
 
 class KeyStore:
-    """Per-case data keys in the store's database (through the event recorder's datastore)."""
+    """The store's data keys (through the event recorder's datastore), and their cache."""
 
-    def __init__(self, recorder: Any, master: bytes, *, ttl: float = 30.0) -> None:
+    def __init__(self, recorder: Any, masters: Masters, *, database_url: str = "") -> None:
+        self.recorder = recorder
         self.datastore = recorder.datastore
         self.postgres = is_postgres(self.datastore)
-        self.wrapping = AESGCM(subkey(master, "data key wrapping"))
-        self.ttl = ttl
-        self.cache: OrderedDict[UUID, tuple[float, DataKey]] = OrderedDict()
-        self.lock = threading.Lock()
+        self.masters = masters
+        self.cache = KeyCache()
+        self.watch: GenerationCheck | GenerationListener = (
+            GenerationListener(database_url, self.cache)
+            if self.postgres
+            else GenerationCheck(self.datastore.pool.db_name, self.cache)
+        )
+        self._payload: bytes | None = None
+        self._payload_lock = threading.Lock()
 
-    def _sql(self, statement: str) -> str:
+    def sql(self, statement: str) -> str:
         return statement if self.postgres else statement.replace("%s", "?")
 
-    def _id(self, aggregate_id: UUID) -> Any:
+    def db_id(self, aggregate_id: UUID) -> Any:
         return aggregate_id if self.postgres else aggregate_id.hex
+
+    def close(self) -> None:
+        self.watch.close()
+
+    # -- case keys -------------------------------------------------------------------------
 
     def get(self, aggregate_id: UUID) -> DataKey | None:
         """The case's key (destroyed or not), or None if it has none."""
-        with self.lock:
-            cached = self.cache.get(aggregate_id)
-            if cached is not None and time.monotonic() - cached[0] < self.ttl:
-                return cached[1]
+        generation = self.watch.generation()
+        if generation is not None:
+            cached: DataKey | None = self.cache.get(aggregate_id, generation)
+            if cached is not None:
+                return cached
         with self.datastore.transaction(commit=False) as c:
             c.execute(
-                self._sql(f"SELECT wrapped FROM {DATA_KEYS_TABLE} WHERE aggregate_id = %s"),
-                (self._id(aggregate_id),),
+                self.sql(
+                    f"SELECT wrapped, wrapped_by FROM {DATA_KEYS_TABLE} WHERE aggregate_id = %s"
+                ),
+                (self.db_id(aggregate_id),),
             )
             row = c.fetchone()
         if row is None:
             return None
-        wrapped = row["wrapped"]
-        key = None if wrapped is None else self._unwrap(aggregate_id, bytes(wrapped))
-        return self._remember(DataKey(aggregate_id, key))
+        key = None
+        if row["wrapped"] is not None:
+            key = self._unwrap(bytes(row["wrapped"]), aggregate_id.bytes, row["wrapped_by"])
+        data_key = DataKey(aggregate_id, key)
+        if generation is not None:
+            self.cache.put(aggregate_id, data_key, generation)
+        return data_key
 
     def create(self, aggregate_id: UUID, crn: str) -> DataKey:
         """A new key for a new case (committed before the case's first event is saved)."""
@@ -114,47 +116,162 @@ class KeyStore:
         if existing is not None:
             return existing
         key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
-        nonce = os.urandom(12)
-        wrapped = nonce + self.wrapping.encrypt(nonce, key, aggregate_id.bytes)
+        current = self.masters.current
+        generation = self.watch.generation()  # read before: a destruction after it wins
         with self.datastore.transaction(commit=True) as c:
             c.execute(
-                self._sql(
-                    f"INSERT INTO {DATA_KEYS_TABLE} (aggregate_id, crn, wrapped, created_at)"
-                    " VALUES (%s, %s, %s, %s)"
+                self.sql(
+                    f"INSERT INTO {DATA_KEYS_TABLE} "
+                    "(aggregate_id, crn, wrapped, wrapped_by, created_at)"
+                    " VALUES (%s, %s, %s, %s, %s)"
                 ),
-                (self._id(aggregate_id), crn, wrapped, datetime.now(UTC)),
+                (
+                    self.db_id(aggregate_id),
+                    crn,
+                    current.wrap(key, aggregate_id.bytes),
+                    current.fingerprint,
+                    datetime.now(UTC),
+                ),
             )
-        return self._remember(DataKey(aggregate_id, key))
+        data_key = DataKey(aggregate_id, key)
+        if generation is not None:
+            self.cache.put(aggregate_id, data_key, generation)
+        return data_key
 
     def destroy(self, crn: str, reason: str) -> list[UUID]:
-        """Destroy the keys of every case of ``crn``; the case ids they belonged to."""
+        """Destroy the keys of every case of ``crn``; the case ids they belonged to. Every
+        process stops using its copies at once (see ``application/key_watch.py``)."""
         # Write first: SQLite then takes the write lock at once (waiting for it if need be),
         # where a read followed by a write fails at once while another writer is busy.
         with self.datastore.transaction(commit=True) as c:
             c.execute(
-                self._sql(
-                    f"UPDATE {DATA_KEYS_TABLE} SET wrapped = NULL, destroyed_at = %s, "
-                    "reason = %s WHERE crn = %s"
+                self.sql(
+                    f"UPDATE {DATA_KEYS_TABLE} SET wrapped = NULL, wrapped_by = NULL, "
+                    "destroyed_at = %s, reason = %s WHERE crn = %s"
                 ),
                 (datetime.now(UTC), reason, crn),
             )
+            c.execute(f"UPDATE {GENERATION_TABLE} SET generation = generation + 1 WHERE id = 1")
+            c.execute(f"SELECT generation FROM {GENERATION_TABLE} WHERE id = 1")
+            generation = int(c.fetchone()["generation"])
+            if self.postgres:
+                c.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(generation)))
             c.execute(
-                self._sql(f"SELECT aggregate_id FROM {DATA_KEYS_TABLE} WHERE crn = %s"), (crn,)
+                self.sql(f"SELECT aggregate_id FROM {DATA_KEYS_TABLE} WHERE crn = %s"), (crn,)
             )
             ids = [r["aggregate_id"] for r in c.fetchall()]
         case_ids = [i if isinstance(i, UUID) else UUID(str(i)) for i in ids]
-        with self.lock:
-            for case_id in case_ids:
-                self.cache.pop(case_id, None)
+        self.cache.drop(case_ids)
+        self.watch.heard(generation)
         return case_ids
 
-    def _unwrap(self, aggregate_id: UUID, wrapped: bytes) -> bytes:
-        return self.wrapping.decrypt(wrapped[:12], wrapped[12:], aggregate_id.bytes)
+    # -- the payload key -------------------------------------------------------------------
 
-    def _remember(self, data_key: DataKey) -> DataKey:
-        with self.lock:
-            self.cache[data_key.aggregate_id] = (time.monotonic(), data_key)
-            self.cache.move_to_end(data_key.aggregate_id)
-            while len(self.cache) > 10_000:
-                self.cache.popitem(last=False)
-        return data_key
+    def payload_key(self) -> bytes:
+        """The key every stored payload is encrypted with (read once, after migrations)."""
+        with self._payload_lock:
+            if self._payload is None:
+                row = self._payload_row()
+                if row is None:
+                    self._adopt()
+                    row = self._payload_row()
+                assert row is not None
+                self._payload = self._unwrap(
+                    bytes(row["wrapped"]), PAYLOAD.encode(), row["wrapped_by"]
+                )
+            return self._payload
+
+    def _payload_row(self) -> Any:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                self.sql(f"SELECT wrapped, wrapped_by FROM {STORE_KEYS_TABLE} WHERE name = %s"),
+                (PAYLOAD,),
+            )
+            return c.fetchone()
+
+    def _adopt(self) -> None:
+        """First start on the envelope layout: store the payload key, wrapped.
+
+        Before it, the payload key was derived from the master (HKDF, ``PAYLOAD``), so the
+        store's first event tells which configured master that was; an empty store takes the
+        current one's. Unnamed case keys were all wrapped by that same master: they are named.
+        """
+        sample = self._first_payload()
+        master = next((m for m in self.masters.all if sample is None or _opens(m, sample)), None)
+        if master is None:
+            msg = (
+                "no configured master key decrypts this store's events: set the one it was "
+                "written with as CASETRAIL_ENCRYPTION_KEY or in CASETRAIL_PREVIOUS_ENCRYPTION_KEYS"
+            )
+            raise KeyUnavailableError(msg)
+        key = subkey(master.key, PAYLOAD)
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                self.sql(
+                    f"INSERT INTO {STORE_KEYS_TABLE} (name, wrapped, wrapped_by, created_at) "
+                    "VALUES (%s, %s, %s, %s) ON CONFLICT (name) DO NOTHING"
+                ),
+                (
+                    PAYLOAD,
+                    master.wrap(key, PAYLOAD.encode()),
+                    master.fingerprint,
+                    datetime.now(UTC),
+                ),
+            )
+            c.execute(
+                self.sql(
+                    f"UPDATE {DATA_KEYS_TABLE} SET wrapped_by = %s "
+                    "WHERE wrapped_by IS NULL AND wrapped IS NOT NULL"
+                ),
+                (master.fingerprint,),
+            )
+
+    def _first_payload(self) -> bytes | None:
+        table = self.recorder.events_table_name
+        if self.postgres:
+            table = f'"{self.datastore.schema}"."{table}"'
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT state FROM {table} LIMIT 1")
+            row = c.fetchone()
+        return None if row is None else bytes(row["state"])
+
+    def _unwrap(self, wrapped: bytes, context: bytes, fingerprint: str | None) -> bytes:
+        key = self.masters.unwrap(wrapped, context, fingerprint)
+        if key is None:
+            msg = (
+                f"a key is wrapped by master {fingerprint or '(unnamed)'}, which is neither "
+                "CASETRAIL_ENCRYPTION_KEY nor in CASETRAIL_PREVIOUS_ENCRYPTION_KEYS"
+            )
+            raise KeyUnavailableError(msg)
+        return key
+
+
+def _opens(master: Master, stored_state: bytes) -> bool:
+    try:
+        _aes(subkey(master.key, PAYLOAD)).decrypt(stored_state)
+    except Exception:  # InvalidTag, or a damaged row: either way not this master's
+        return False
+    return True
+
+
+def _aes(key: bytes) -> AESCipher:
+    return AESCipher(Environment(env={AESCipher.CIPHER_KEY: base64.b64encode(key).decode()}))
+
+
+class PayloadCipher(Cipher):
+    """The library's AES-GCM cipher under the store's payload key, read on first use."""
+
+    def __init__(self, keys: KeyStore) -> None:
+        self.keys = keys
+        self._cipher: AESCipher | None = None
+
+    def _aes(self) -> AESCipher:
+        if self._cipher is None:
+            self._cipher = _aes(self.keys.payload_key())
+        return self._cipher
+
+    def encrypt(self, plaintext: bytes) -> bytes:
+        return self._aes().encrypt(plaintext)
+
+    def decrypt(self, ciphertext: bytes) -> bytes:
+        return self._aes().decrypt(ciphertext)

@@ -57,5 +57,22 @@ data_keys = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("destroyed_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("reason", sa.String(500), nullable=True),
+    sa.Column("wrapped_by", sa.String(16), nullable=True),  # the master's fingerprint
     sa.Index("ix_data_keys_crn", "crn"),
+)
+
+store_keys = sa.Table(  # the payload key, wrapped by a master
+    "store_keys",
+    metadata,
+    sa.Column("name", sa.String(50), primary_key=True),
+    sa.Column("wrapped", sa.LargeBinary, nullable=False),
+    sa.Column("wrapped_by", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+key_generation = sa.Table(  # one row: how many times keys have been destroyed
+    "key_generation",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("generation", sa.BigInteger, nullable=False),
 )

@@ -39,7 +39,8 @@ from application.errors import (
 )
 from application.history import HistoricalState, state_as_known_at, state_as_of, state_at_version
 from application.integrity import Integrity
-from application.keys import KeyStore, master_key, subkey
+from application.keys import KeyStore, PayloadCipher
+from application.masters import masters
 from application.sealing import SealingMapper
 from application.secrets import resolve_secret
 from application.settings import Settings
@@ -95,15 +96,14 @@ class CaseTrail(Application[UUID]):
     def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
-        master = master_key(settings)
+        master_keys = masters(settings)
         super().__init__(
-            env=event_store_env(
-                settings.database_url,
-                pool_size=settings.effective_pool_size,
-                cipher_key=subkey(master, "payloads at rest"),
-            )
+            env=event_store_env(settings.database_url, pool_size=settings.effective_pool_size)
         )
-        self.keys = KeyStore(self.recorder, master)
+        self.keys = KeyStore(self.recorder, master_keys, database_url=settings.database_url)
+        # Payloads are encrypted under the store's payload key, wrapped by the master key and
+        # read on first use (after migrations): envelope encryption, see application/keys.py.
+        self.mapper.cipher = PayloadCipher(self.keys)
         cast(SealingMapper, self.mapper).keys = self.keys
         self.snapshotting_intervals = {Case: settings.snapshot_interval}  # type: ignore[misc]
         key = resolve_secret(
@@ -389,6 +389,10 @@ class CaseTrail(Application[UUID]):
         except AggregateNotFoundError:
             raise NotFoundError(f"no staff {staff_id!r}") from None
         return staff
+
+    def close(self) -> None:
+        self.keys.close()
+        super().close()
 
     def ping(self) -> int:
         """The store's last notification id (0 when empty): proves it answers."""

@@ -91,7 +91,11 @@ class Settings(BaseSettings):
     )
     oversight: OversightSettings = Field(default_factory=OversightSettings)
     encryption_key: str | None = Field(
-        default=None, description="base64 of 32 bytes: encrypts event payloads at rest (AES-GCM)"
+        default=None, description="base64 of 32 bytes: the master key, which wraps the data keys"
+    )
+    previous_encryption_keys: str | None = Field(
+        default=None,
+        description="comma-separated earlier master keys: still unwrap, until `keys rotate`",
     )
     jwt_public_key: str | None = Field(
         default=None, description="RS256: a PEM public key, or the path of a PEM or JWKS file"

@@ -194,6 +194,10 @@ class _Chained:
         pending.clear()
         return result
 
+    def forget_tails(self) -> None:
+        """Read every previous link from the table again (after a re-chaining)."""
+        self._tail_links.clear()
+
     def _pending_tails(self) -> dict[UUID, tuple[int, str]]:
         pending: dict[UUID, tuple[int, str]] | None = getattr(self._tail_local, "pending", None)
         if pending is None:

@@ -25,11 +25,11 @@ from rich.console import Console
 from rich.table import Table
 
 from api.bootstrap import Container, build
-from application.keys import master_key, subkey
 from application.settings import Settings
 from application.store import event_store_env
 from bench import projection_bench as pb
 from bench.dataset import populate
+from bench.key_bench import keys_suite, report_keys
 
 RESULTS = Path(__file__).with_name("results.json")
 console = Console(width=160)
@@ -84,7 +84,7 @@ def projections_suite(backend: str, events: int, repeat: int) -> dict[str, Any]:
                 lambda: pb.time_raw_inserts(container, head), head, repeat
             )
             if backend == "postgres":
-                key = subkey(master_key(container.settings), "payloads at rest")
+                key = container.app.keys.payload_key()
                 env = event_store_env(url, pool_size=4, cipher_key=key)
                 figures["library_runner"] = measure(
                     lambda: pb.time_library_runner(container, env, head), head, max(1, repeat - 2)
@@ -467,6 +467,7 @@ def report_http(backend: str, figures: dict[str, Any]) -> None:
 
 
 def report(results: dict[str, Any]) -> None:
+    report_keys(results.get("keys", {}), console.print)
     if "projections" in results:
         report_projections(results["projections"])
     for backend, figures in results.get("http", {}).items():
@@ -501,7 +502,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000, help="projection catch-up")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backends", default="sqlite,postgres")
-    parser.add_argument("--suites", default="projections,http,queries,rebuild")
+    parser.add_argument("--suites", default="projections,http,queries,rebuild,keys")
     parser.add_argument("--clients", default="1,8,32")
     parser.add_argument(
         "--workers", default="1,2", help="API processes for the command figures (first: 1)"
@@ -569,6 +570,8 @@ def main() -> None:
             results["queries"]["postgres"][str(args.national_cases)] = national
     if "rebuild" in suites:
         results["rebuild"] = {b: rebuild_suite(b) for b in backends}
+    if "keys" in suites:
+        results["keys"] = {b: keys_suite(b, args.repeat, database, container_for) for b in backends}
     report(results)
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     # A partial run (one suite, one backend, one scale) replaces only what it measured.
