@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from application.errors import ApplicationError
+from application.keys import KeyUnavailableError
 from domain.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -151,6 +152,20 @@ def install(app: FastAPI) -> None:
             "The event store refused the operation",
             "nothing was recorded; try again",
             headers={"Retry-After": "2"},
+        )
+
+    @app.exception_handler(KeyUnavailableError)
+    async def key_unavailable(request: Request, exc: KeyUnavailableError) -> JSONResponse:
+        # A rotation reached the store before this process was given the new master: an
+        # operator's fix (docs/operations.md, "Key rotation"), not the caller's fault.
+        logger.error("encryption key unavailable: %s", exc)
+        return problem(
+            request,
+            503,
+            "key-unavailable",
+            "This server cannot open the data's keys",
+            "its encryption keys lag a key rotation; nothing was recorded; try again later",
+            headers={"Retry-After": "30"},
         )
 
     @app.exception_handler(Exception)
