@@ -4,6 +4,7 @@ the command returns, no read of that process shows the person's data any more.""
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from api.auth import issue_token
 from application.settings import Settings
 from tests.api import builders as b
 from tests.api.test_privacy import SECRETS, _every_read, _record_a_person
-from tests.support import TEST_SECRET, serve_process
+from tests.support import TEST_SECRET, live_server, serve_process
 
 
 def _env(database_url: str, tmp_path: Path) -> dict[str, str]:
@@ -65,3 +66,24 @@ def test_erasure_from_the_command_line_is_seen_at_once_by_a_serving_process(
             assert secret not in text
         assert po.get(f"/cases/{case_id}").json()["person"]["name"] == "[erased]"
         assert "Someone Else" in po.get(f"/cases/{other}/events").text  # untouched
+
+
+def test_a_key_wrapped_by_a_master_this_process_lacks_is_a_503_problem(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Step 2 of a rotation skipped: another process, given a new master, opens a case; this
+    process, still on the old master alone, cannot open that case's key. It says so (503,
+    key-unavailable) rather than a 500 or the data shown as erased."""
+    old, new = (base64.b64encode(os.urandom(32)).decode() for _ in range(2))
+    with live_server(database_url, tmp_path, encryption_key=old) as behind:
+        with (
+            live_server(
+                database_url, tmp_path, encryption_key=new, previous_encryption_keys=old
+            ) as ahead,
+            ahead.client("po1", "practitioner", teams=(b.T1,)) as po,
+        ):
+            case_id = b.open_case(po, crn="Y111111")
+        with behind.client("po1", "practitioner", teams=(b.T1,)) as po:
+            response = po.get(f"/cases/{case_id}")
+    b.assert_problem(response, 503, "key-unavailable")
+    assert response.headers["retry-after"] == "30"
