@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from application.access import ROLES
 from application.settings import Settings
+
+if TYPE_CHECKING:
+    from api.bootstrap import Container
 
 app = typer.Typer(help="casetrail: event-sourced case supervision.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
@@ -200,13 +203,28 @@ def verify(
             typer.echo(
                 f"BROKEN {aggregate_id} at version {result.first_bad_version}: {result.reason}"
             )
-        if broken:
+        log_ok = case is not None or _verify_access_log(container)
+        if broken or not log_ok:
             raise typer.Exit(1)
         typer.echo(
             "ok: every stored event matches its chain" + ("" if checked < 0 else f" ({case})")
         )
     finally:
         container.close()
+
+
+def _verify_access_log(container: Container) -> bool:
+    """Check the access log's chain, print each break; whether it is whole."""
+    assert container.app.access_log is not None  # the composition root sets it
+    with rate_bar("verifying access log", "rows") as progress:
+        result = container.app.access_log.verify(progress)
+    for found in result.breaks:
+        typer.echo(f"BROKEN access log {found}")
+    if result.more_breaks:
+        typer.echo(f"BROKEN access log: {result.more_breaks} more breaks")
+    if result.ok:
+        typer.echo(f"ok: every access-log row matches its chain ({result.checked} rows)")
+    return result.ok
 
 
 @app.command()
