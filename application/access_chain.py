@@ -214,7 +214,7 @@ def verify_access_log(
     for row_id in conn.execute(unchained).scalars():
         result.add(Break(row_id, None, None, "not in the chain: added behind casetrail's back"))
         result.checked += 1
-    lanes = dict(conn.execute(sa.select(heads.c.lane, heads.c.seq)))
+    lanes = dict(conn.execute(sa.select(heads.c.lane, heads.c.seq)).all())
     for lane in sorted(set(lanes) | _lanes_in_rows(conn)):
         walker = _Lane(key, lane, result)
         for rows in _lane_rows(conn, lane, batch):
