@@ -1,11 +1,11 @@
 """Prompt recovery: PostgreSQL stopped and started under command load, several times over.
 
 A server of its own (stopping the shared one would disturb other tests) serves casetrail over
-real HTTP, with its projection runner embedded, while clients send commands without pause.
+real HTTP, with its projection runner embedded, while clients send commands and reads without pause.
 Each round stops PostgreSQL for a few seconds (a fast shutdown, as an operator's restart),
 starts it again, and measures how long after it is started again a command is
 acknowledged and the read models apply an event written after the outage. Every answer is a
-201 or a clean 503, never another error; nothing acknowledged is lost.
+201 (200 for a read) or a clean 503, never another error; nothing acknowledged is lost.
 """
 
 from __future__ import annotations
@@ -43,21 +43,33 @@ class Load:
 
     live: LiveServer
     answers: list[Answer] = field(default_factory=list)
+    reads: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
     crns: Iterator[int] = field(default_factory=lambda: itertools.count(100000))
 
     def run(self) -> None:
+        """Open a case, read it back (an access-log write) and read the case list."""
+        case_id: str | None = None
         with self.live.client("po1", "practitioner", teams=(T1,)) as client:
             while not self.stop.is_set():
                 body = open_body(crn=f"R{next(self.crns)}")
                 try:
                     response = client.post("/cases", json=body)
-                except httpx.HTTPError:
+                except httpx.HTTPError as exc:
+                    self.errors.append(repr(exc))
                     status, position = 0, None
                 else:
                     status = response.status_code
                     position = response.json().get("position") if status == 201 else None
+                    case_id = response.json()["case_id"] if status == 201 else case_id
                 self.answers.append(Answer(time.monotonic(), status, position))
+                for path in ([f"/cases/{case_id}"] if case_id else []) + ["/cases?team=T1"]:
+                    try:
+                        status = client.get(path).status_code
+                    except httpx.HTTPError:
+                        status = 0
+                    self.reads.append(status)
 
     def acknowledged_after(self, moment: float) -> list[Answer]:
         return [a for a in list(self.answers) if a.status == 201 and a.done > moment]
@@ -120,7 +132,9 @@ def test_commands_and_read_models_recover_within_two_seconds_of_each_restart(
                 client.join(timeout=60)
         print(f"\nrecovery (command, read models) after each restart, s: {recoveries}")
         statuses = {a.status for a in load.answers}
-        assert statuses <= {201, 503}, f"answers other than 201 and 503: {statuses}"
+        assert statuses <= {201, 503}, f"answers other than 201 and 503: {load.errors}"
+        assert set(load.reads) <= {200, 503}, f"reads other than 200 and 503: {set(load.reads)}"
+        assert 503 in load.reads  # the reads did meet the outages
         for command_s, projected_s in recoveries:
             assert command_s < BOUND_S
             assert projected_s < BOUND_S
