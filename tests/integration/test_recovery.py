@@ -1,11 +1,12 @@
-"""Prompt recovery: PostgreSQL stopped and started under command load, several times over.
+"""Prompt recovery: PostgreSQL stopped and started under load, several times over.
 
-A server of its own (stopping the shared one would disturb other tests) serves casetrail over
-real HTTP, with its projection runner embedded, while clients send commands and reads without pause.
-Each round stops PostgreSQL for a few seconds (a fast shutdown, as an operator's restart),
-starts it again, and measures how long after it is started again a command is
-acknowledged and the read models apply an event written after the outage. Every answer is a
-201 (200 for a read) or a clean 503, never another error; nothing acknowledged is lost.
+A server of its own (stopping the shared one would disturb other tests) serves casetrail
+over real HTTP, its projection runner embedded or in a worker process, while clients send
+commands and reads without pause. Each round stops PostgreSQL for a few seconds (a fast
+shutdown, as an operator's restart), starts it again, and measures how long after it is
+started a command is acknowledged and the read models apply an event written after the
+outage. Every answer is a 201 (200 for a read) or a clean 503, never another error; nothing
+acknowledged is lost.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import itertools
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +23,7 @@ import httpx
 import pytest
 
 from tests.api.builders import T1, open_body
+from tests.integration.projection_helpers import Worker, wait_until
 from tests.pgserver import PostgresServer
 from tests.support import LiveServer, live_server
 
@@ -107,11 +110,29 @@ def wait_for_recovery(load: Load, live: LiveServer, back: float) -> tuple[float,
     raise AssertionError("the read models did not catch up in 30 s")
 
 
+@contextmanager
+def projections_beside(layout: str, url: str, var_dir: Path) -> Iterator[Worker | None]:
+    """Nothing for ``embedded`` (the API's own thread); a worker process for ``worker``."""
+    if layout == "embedded":
+        yield None
+        return
+    worker = Worker(url, var_dir, label="recovery", batch_size=1000).start()
+    try:
+        worker.wait_started()
+        yield worker
+    finally:
+        worker.stop()
+
+
+@pytest.mark.parametrize("layout", ["embedded", "worker"])
 def test_commands_and_read_models_recover_within_two_seconds_of_each_restart(
-    own_server: PostgresServer, tmp_path: Path
+    own_server: PostgresServer, tmp_path: Path, layout: str
 ) -> None:
     url = own_server.create_database()
-    with live_server(url, tmp_path, embedded_projections=True) as live:
+    with (
+        live_server(url, tmp_path, embedded_projections=layout == "embedded") as live,
+        projections_beside(layout, url, tmp_path) as worker,
+    ):
         load = Load(live)
         clients = [threading.Thread(target=load.run, daemon=True) for _ in range(CLIENTS)]
         for client in clients:
@@ -140,7 +161,18 @@ def test_commands_and_read_models_recover_within_two_seconds_of_each_restart(
             assert projected_s < BOUND_S
         # Nothing acknowledged was lost, and the read models hold every case opened.
         last = max(a.position for a in load.answers if a.position is not None)
-        live.container.projections.catch_up()
+        if worker is not None:
+            assert worker.alive(), worker.output()
+            wait_until(
+                lambda: (
+                    projected_position(live) == live.container.app.recorder.max_notification_id()
+                ),
+                timeout=10,
+                interval=0.05,
+                what="the worker to catch up",
+            )
+        else:
+            live.container.projections.catch_up()
         projected = projected_position(live)
         assert projected == live.container.app.recorder.max_notification_id()
         assert projected is not None
