@@ -82,24 +82,54 @@ def entry_link(key: bytes, previous: str, lane: int, seq: int, entry: Entry) -> 
     return hmac.new(key, message.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
-def append(conn: sa.Connection, key: bytes, entry: Entry, lane: int) -> bool:
-    """Write ``entry`` as the next row of ``lane`` in ``conn``'s transaction. False if another
-    writer moved the lane's head first (SQLite, which takes no row lock): try again."""
+Head = tuple[int, str]  # a lane's last number and link
+
+
+def append(
+    conn: sa.Connection, key: bytes, entry: Entry, lane: int, known: Head | None = None
+) -> Head | None:
+    """Write ``entry`` as the next row of ``lane`` in ``conn``'s transaction; the lane's new
+    head, or None if another writer moved it first (SQLite, which locks no row): try again.
+
+    ``known`` is the head this process last wrote. While it is current the head is not read:
+    the row takes one statement on PostgreSQL (the head's move and the insert together), two
+    on SQLite. When it is not, the head is read (and locked, on PostgreSQL) and written after.
+    """
+    if known is not None:
+        written = _write(conn, key, entry, lane, known)
+        if written is not None:
+            return written
     heads = access_log_heads
     head = conn.execute(
         sa.select(heads.c.seq, heads.c.link).where(heads.c.lane == lane).with_for_update()
     ).one()
-    seq = head.seq + 1
-    link = entry_link(key, head.link, lane, seq, entry)
-    moved = conn.execute(
+    return _write(conn, key, entry, lane, (head.seq, head.link))
+
+
+def _write(conn: sa.Connection, key: bytes, entry: Entry, lane: int, head: Head) -> Head | None:
+    """Move ``lane``'s head on from ``head`` and insert the row, if ``head`` is current."""
+    heads = access_log_heads
+    seq = head[0] + 1
+    link = entry_link(key, head[1], lane, seq, entry)
+    move = (
         sa.update(heads)
-        .where(heads.c.lane == lane, heads.c.seq == head.seq)
+        .where(heads.c.lane == lane, heads.c.seq == head[0])
         .values(seq=seq, link=link)
     )
-    if moved.rowcount != 1:
-        return False
-    conn.execute(sa.insert(access_log).values(**entry.values(), lane=lane, seq=seq, link=link))
-    return True
+    values = {**entry.values(), "lane": lane, "seq": seq, "link": link}
+    if conn.dialect.name == "postgresql":
+        moved = move.returning(heads.c.lane).cte("moved")
+        t = access_log
+        row = sa.select(
+            *(sa.cast(sa.literal(v), t.c[name].type).label(name) for name, v in values.items())
+        ).select_from(moved)
+        insert = sa.insert(t).from_select(list(values), row).returning(t.c.seq)
+        inserted = conn.execute(insert).first()  # (no rowcount for INSERT ... SELECT here)
+        return (seq, link) if inserted is not None else None
+    if conn.execute(move).rowcount != 1:
+        return None
+    conn.execute(sa.insert(access_log).values(**values))
+    return (seq, link)
 
 
 class _RacedError(Exception):

@@ -19,6 +19,7 @@ from application.access_chain import (
     LANES,
     AccessLogIntegrity,
     Entry,
+    Head,
     Progress,
     access_log_key,
     append,
@@ -42,6 +43,7 @@ class AccessLog:
     def __init__(self, engine: sa.Engine, chain_key: bytes) -> None:
         self.engine = engine
         self.key = access_log_key(chain_key)
+        self._heads: dict[int, Head] = {}  # each lane's head as this process last wrote it
 
     def record(self, actor: Actor, case_id: UUID | None, reading: Reading) -> None:
         entry = Entry(
@@ -53,9 +55,15 @@ class AccessLog:
             request_id=reading.request_id[:64],
         )
         for _ in range(ATTEMPTS):
+            lane = random.randrange(LANES)
             with self.engine.begin() as conn:
-                if append(conn, self.key, entry, random.randrange(LANES)):
-                    return
+                head = append(conn, self.key, entry, lane, self._heads.get(lane))
+            if head is not None:
+                # Only a committed head is remembered; a later one another thread kept stays.
+                known = self._heads.get(lane)
+                if known is None or known[0] < head[0]:
+                    self._heads[lane] = head
+                return
         msg = "the access log is too busy: no lane could be written"
         raise RuntimeError(msg)
 

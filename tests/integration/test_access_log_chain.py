@@ -155,6 +155,20 @@ def test_concurrent_readers_each_get_a_place_in_the_chain(container: Container) 
     assert heads == 200
 
 
+def test_two_processes_writing_one_lane_in_turn_keep_it_whole(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each process remembers the head it last wrote; the other moved it since, every time."""
+    monkeypatch.setattr("application.access_log.LANES", 1)
+    first, second = log_of(container), AccessLog(container.engine, container.app.chain_key)
+    for _ in range(10):
+        record(first, 1)
+        record(second, 1)
+    result = first.verify()
+    assert result.ok, result.breaks
+    assert [r["seq"] for r in rows(container)] == list(range(1, 21))
+
+
 def test_rows_written_before_the_chain_are_chained_once_by_the_upgrade(
     database_url: str, tmp_path: Path
 ) -> None:
