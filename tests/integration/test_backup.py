@@ -22,6 +22,7 @@ from application import commands as c
 from application.access import Actor
 from application.access_log import Reading
 from application.backup import PG_BIN_DIRS, BackupError, Manifest, pg_tool
+from application.errors import NotFoundError
 from application.verification import verify_store
 from domain.vocabulary import RegistrationCode
 from projections.schema import case_list
@@ -203,3 +204,41 @@ def test_verify_after_restore_names_tampering_in_the_backup(
     outcome = CliRunner().invoke(cli, ["restore", str(tmp_path / "b")])
     assert outcome.exit_code == 1
     assert f"BROKEN {written.aggregate_id} at version 2" in outcome.output
+
+
+def test_restoring_over_the_live_database_takes_it_back_to_the_backup(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    container = build(make_settings(database_url, tmp_path))
+    kept = [container.app.open_case(open_command(crn=f"K{n:06d}"), PO) for n in range(2)]
+    container.projections.catch_up()
+    container.close()
+    run_cli(monkeypatch, database_url, tmp_path, "backup", str(tmp_path / "b"))
+    container = build(make_settings(database_url, tmp_path))
+    later = container.app.open_case(open_command(crn="L000001"), PO)
+    container.app.case_state(later.aggregate_id, AUDITOR, reading=Reading("/test", "r"))
+    container.projections.catch_up()
+    container.close()
+
+    output = run_cli(monkeypatch, database_url, tmp_path, "restore", str(tmp_path / "b"))
+    assert "ok: every access-log row matches its chain" in output
+
+    restored = build(make_settings(database_url, tmp_path))
+    try:
+        with pytest.raises(NotFoundError):
+            restored.app.get_case(later.aggregate_id, AUDITOR)
+        for written in kept:
+            assert restored.app.get_case(written.aggregate_id, AUDITOR).version == 1
+        again = restored.app.open_case(open_command(crn="L000002"), PO)
+        assert again.position > max(w.position for w in kept)
+        restored.projections.catch_up()
+        with restored.engine.connect() as conn:
+            generation = restored.projections.live("case_list")
+            listed = set(
+                conn.execute(
+                    sa.select(case_list.c.case_id).where(case_list.c.generation == generation)
+                ).scalars()
+            )
+        assert listed == {w.aggregate_id for w in [*kept, again]}
+    finally:
+        restored.close()
