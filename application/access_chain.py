@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from application.integrity import GENESIS
 from application.schema import access_log, access_log_heads
 
-LANES = 8
+LANES = 32
 MAX_BREAKS = 100
 Progress = Callable[[int, int], None]
 

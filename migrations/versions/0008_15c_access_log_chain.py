@@ -17,7 +17,7 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
-LANES = 8
+LANES = 32
 GENESIS = "0" * 64
 
 
