@@ -57,8 +57,12 @@ class Load:
         with self.live.client("po1", "practitioner", teams=(T1,)) as client:
             while not self.stop.is_set():
                 body = open_body(crn=f"R{next(self.crns)}")
+                # Keyed, as a client that retries should: a command whose COMMIT was sent as
+                # the server went down is retried by the store, and without a key its retry
+                # can meet its own case (409); with one it gets its first answer.
+                key = {"Idempotency-Key": f"open-{body['crn']}"}
                 try:
-                    response = client.post("/cases", json=body)
+                    response = client.post("/cases", json=body, headers=key)
                 except httpx.HTTPError as exc:
                     self.errors.append(repr(exc))
                     status, position = 0, None
