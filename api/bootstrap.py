@@ -58,7 +58,9 @@ def build(
     if migrate:
         projections.setup()
     app.listeners.append(projections.wake)
-    app.access_log = AccessLog(engine)
+    app.access_log = AccessLog(engine, app.chain_key)
+    if migrate:
+        app.access_log.chain_unlinked()
     return Container(
         settings=settings,
         app=app,

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from api.cli_keys import keys_app
 from application.access import ROLES
 from application.settings import Settings
+
+if TYPE_CHECKING:
+    from api.bootstrap import Container
 
 app = typer.Typer(help="casetrail: event-sourced case supervision.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
@@ -208,13 +212,28 @@ def verify(
             typer.echo(
                 f"BROKEN {aggregate_id} at version {result.first_bad_version}: {result.reason}"
             )
-        if broken:
+        log_ok = case is not None or _verify_access_log(container)
+        if broken or not log_ok:
             raise typer.Exit(1)
         typer.echo(
             "ok: every stored event matches its chain" + ("" if checked < 0 else f" ({case})")
         )
     finally:
         container.close()
+
+
+def _verify_access_log(container: Container) -> bool:
+    """Check the access log's chain, print each break; whether it is whole."""
+    assert container.app.access_log is not None  # the composition root sets it
+    with rate_bar("verifying access log", "rows") as progress:
+        result = container.app.access_log.verify(progress)
+    for found in result.breaks:
+        typer.echo(f"BROKEN access log {found}")
+    if result.more_breaks:
+        typer.echo(f"BROKEN access log: {result.more_breaks} more breaks")
+    if result.ok:
+        typer.echo(f"ok: every access-log row matches its chain ({result.checked} rows)")
+    return result.ok
 
 
 @app.command()
@@ -242,6 +261,72 @@ def erase(
         container.close()
     for w in written:
         typer.echo(f"erased: case {w.aggregate_id} (erasure recorded as version {w.version})")
+
+
+@app.command()
+def backup(
+    directory: Annotated[Path, typer.Argument(help="a new or empty directory")],
+) -> None:
+    """Back up the whole database (events, access log, read models) while the API serves.
+
+    SQLite: the online backup API. PostgreSQL: pg_dump. The keys are not in the backup: keep
+    CASETRAIL_ENCRYPTION_KEY and CASETRAIL_INTEGRITY_KEY safe apart from it.
+    """
+    from api.bootstrap import build
+    from application.backup import BackupError, take_backup
+
+    container = build(Settings(), migrate=False)
+    try:
+        head = container.app.recorder.max_notification_id() or 0
+        manifest = take_backup(
+            container.settings.database_url,
+            directory,
+            events_at_least=head,
+            integrity_key=container.app.chain_key,
+        )
+    except BackupError as exc:
+        typer.echo(f"backup failed: {exc}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        container.close()
+    typer.echo(
+        f"backed up to {directory / manifest.file}: every event up to position "
+        f"{manifest.events_at_least} and everything else as of {manifest.taken_at}"
+    )
+
+
+@app.command()
+def restore(
+    directory: Annotated[Path, typer.Argument(help="a directory made by casetrail backup")],
+) -> None:
+    """Replace the database with a backup, then bring it up to date and verify it.
+
+    Stop the API and projection workers first. Afterwards the schema is migrated to head, the
+    read models carry on from the positions they were backed up at, and the event chain and
+    the access log are verified (exit 1 on a break).
+    """
+    from api.bootstrap import build
+    from application.backup import BackupError, restore_backup
+    from application.secrets import resolve_secret
+
+    settings = Settings()
+    key = resolve_secret(
+        settings, settings.integrity_key, "integrity-key", "CASETRAIL_INTEGRITY_KEY"
+    ).encode()
+    try:
+        manifest = restore_backup(settings.database_url, directory, integrity_key=key)
+    except BackupError as exc:
+        typer.echo(f"restore failed: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"restored {directory / manifest.file} (taken {manifest.taken_at})")
+    container = build(settings)  # migrates a backup of an older schema to head
+    try:
+        container.projections.catch_up()
+        head = container.app.recorder.max_notification_id() or 0
+        typer.echo(f"read models brought up to position {head}")
+    finally:
+        container.close()
+    verify(case=None)
 
 
 @projections_app.command("run")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy as sa
 from eventsourcing.persistence import OperationalError, PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from application.errors import ApplicationError
 from application.keys import KeyUnavailableError
 from domain.errors import DomainError
+from projections.coordination import is_disconnect
 
 logger = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -166,6 +168,21 @@ def install(app: FastAPI) -> None:
             "This server cannot open the data's keys",
             "its encryption keys lag a key rotation; nothing was recorded; try again later",
             headers={"Retry-After": "30"},
+        )
+
+    @app.exception_handler(sa.exc.DBAPIError)
+    async def database_unavailable(request: Request, exc: sa.exc.DBAPIError) -> JSONResponse:
+        # Reads and the access log go through SQLAlchemy: a lost database is a 503 there too.
+        if not is_disconnect(exc):
+            return await unexpected(request, exc)
+        logger.warning("database unavailable: %s", exc)
+        return problem(
+            request,
+            503,
+            "database-unavailable",
+            "The database is not answering",
+            "try again shortly",
+            headers={"Retry-After": "2"},
         )
 
     @app.exception_handler(Exception)

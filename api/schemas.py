@@ -433,6 +433,20 @@ class AccessLogPage(BaseModel):
     next: str | None
 
 
+class AccessLogBreakView(BaseModel):
+    row_id: int | None = Field(description="the row's id; null when the row is gone")
+    lane: int | None = Field(description="the chain lane; null for a row in none")
+    seq: int | None = Field(description="the row's number in its lane")
+    reason: str
+
+
+class AccessLogIntegrityView(BaseModel):
+    ok: bool
+    checked: int = Field(description="rows checked")
+    breaks: list[AccessLogBreakView] = Field(description="the first 100 breaks")
+    more_breaks: int = Field(description="breaks beyond those listed")
+
+
 class AuditEventItem(BaseModel):
     position: int
     aggregate_id: UUID

@@ -44,8 +44,22 @@ access_log = sa.Table(
     sa.Column("case_id", sa.Uuid, nullable=True),
     sa.Column("endpoint", sa.String(200), nullable=False),
     sa.Column("request_id", sa.String(64), nullable=False),
+    # The tamper-evident chain (application/access_chain.py); NULL only on rows written
+    # before it, until they are chained once.
+    sa.Column("lane", sa.SmallInteger, nullable=True),
+    sa.Column("seq", sa.BigInteger, nullable=True),
+    sa.Column("link", sa.String(64), nullable=True),
     sa.Index("ix_access_log_case", "case_id", "id"),
     sa.Index("ix_access_log_actor", "actor_id", "id"),
+    sa.Index("ix_access_log_chain", "lane", "seq", unique=True),
+)
+
+access_log_heads = sa.Table(
+    "access_log_heads",
+    metadata,
+    sa.Column("lane", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("link", sa.String(64), nullable=False),
 )
 
 data_keys = sa.Table(

@@ -109,7 +109,8 @@ class CaseTrail(Application[UUID]):
         key = resolve_secret(
             settings, settings.integrity_key, "integrity-key", "CASETRAIL_INTEGRITY_KEY"
         )
-        cast(ChainedRecorder, self.recorder).chain_key = key.encode()
+        self.chain_key = key.encode()
+        cast(ChainedRecorder, self.recorder).chain_key = self.chain_key
         self.listeners: list[Callable[[], None]] = []
         self.access_log: AccessLog | None = None  # set by the composition root
         self._case_locks = [threading.RLock() for _ in range(256)]

@@ -12,6 +12,11 @@ handed out (``_closed_by_server``, one poll of the socket); a statement that fai
 connection anyway has the pool check all its idle connections at once
 (``_ReconnectingDatastore``); and every read and the insert are retried on a connection error
 (the library's own ``@retry``, and ``_retried`` for ours), never a write of ours.
+
+When the server itself is down, the pool keeps trying to reconnect. psycopg_pool waits 1 s,
+then 2, 4, 8 s… between attempts, so after a 4 s outage the next attempt could come 8 s after
+the server was back. Its back-off is capped here (``_PromptBackoff``): attempts every
+0.1 to 0.5 s, so commands succeed again within a second of the server's return.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from uuid import UUID
 import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import (
+    ConnectionPool,
     PostgresApplicationRecorder,
     PostgresDatastore,
     PostgresFactory,
@@ -40,6 +46,7 @@ from psycopg import Connection
 from psycopg.pq import ConnStatus
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
+from psycopg_pool.base import AttemptWithBackoff
 from sqlalchemy.engine import make_url
 
 from application.integrity import CHAIN_TABLE, GENESIS, link
@@ -82,6 +89,28 @@ def _closed_by_server(conn: Connection[Any]) -> bool:
     return conn.pgconn.status == ConnStatus.BAD
 
 
+class _PromptBackoff(AttemptWithBackoff):
+    """psycopg_pool's reconnect back-off (1 s, doubling, unbounded), started at 0.1 s and
+    capped at ``MAX_DELAY``: the wait after the server returns is at most that long."""
+
+    INITIAL_DELAY = 0.1
+    MAX_DELAY = 0.5
+
+    def update_delay(self, now: float) -> None:
+        super().update_delay(now)
+        self.delay = min(self.delay, self.MAX_DELAY)
+
+
+class _PromptPool(ConnectionPool[Any]):
+    """The library's pool, reconnecting with ``_PromptBackoff``."""
+
+    def _add_connection(self, attempt: AttemptWithBackoff | None, growing: bool = False) -> None:
+        # A first attempt comes without one: the pool would make an AttemptWithBackoff.
+        if attempt is None:
+            attempt = _PromptBackoff(timeout=self.reconnect_timeout)
+        super()._add_connection(attempt, growing)
+
+
 class _ReconnectingDatastore(PostgresDatastore):
     """The library's PostgreSQL datastore, minus the connections that died in the pool.
 
@@ -104,6 +133,8 @@ class _ReconnectingDatastore(PostgresDatastore):
         datastore.__class__ = cls
         adopted = cast(_ReconnectingDatastore, datastore)
         adopted._checking = threading.Lock()
+        # Likewise the pool, built inline and not yet open: it reconnects promptly.
+        adopted.pool.__class__ = _PromptPool
         return adopted
 
     @contextmanager

@@ -28,6 +28,7 @@ from api.bootstrap import Container, build
 from application.settings import Settings
 from application.store import event_store_env
 from bench import projection_bench as pb
+from bench.access_log_bench import access_log_suite
 from bench.dataset import populate
 from bench.key_bench import keys_suite, report_keys
 
@@ -502,7 +503,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000, help="projection catch-up")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backends", default="sqlite,postgres")
-    parser.add_argument("--suites", default="projections,http,queries,rebuild,keys")
+    parser.add_argument(
+        "--suites",
+        default="projections,http,queries,rebuild,keys,accesslog",
+        help="comma-separated",
+    )
     parser.add_argument("--clients", default="1,8,32")
     parser.add_argument(
         "--workers", default="1,2", help="API processes for the command figures (first: 1)"
@@ -572,6 +577,16 @@ def main() -> None:
         results["rebuild"] = {b: rebuild_suite(b) for b in backends}
     if "keys" in suites:
         results["keys"] = {b: keys_suite(b, args.repeat, database, container_for) for b in backends}
+    if "accesslog" in suites:
+        results["accesslog"] = {}
+        for b in backends:
+            with tempfile.TemporaryDirectory() as tmp, database(b, Path(tmp)) as url:
+                container = container_for(url, Path(tmp))
+                try:
+                    results["accesslog"][b] = access_log_suite(container, args.repeat)
+                finally:
+                    container.close()
+            console.print(f"access log ({b}): {results['accesslog'][b]}")
     report(results)
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     # A partial run (one suite, one backend, one scale) replaces only what it measured.

@@ -19,6 +19,21 @@ import sqlalchemy as sa
 from psycopg.sql import SQL, Identifier
 
 
+def is_disconnect(exc: BaseException | None) -> bool:
+    """Whether ``exc`` says PostgreSQL is out of reach (stopped, restarting, the connection
+    lost), through SQLAlchemy, the event store or psycopg and its pool, rather than that a
+    statement was wrong. SQLite has no connection to lose: its errors are never this."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+            return True
+        if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+            return True
+        exc = getattr(exc, "orig", None) or exc.__cause__
+        seen += 1
+    return False
+
+
 class RunnerLock(Protocol):
     def acquire(self) -> bool: ...
     def release(self) -> None: ...

@@ -11,6 +11,11 @@ carries several commands' events; the first event after a pause is applied at on
 Failure isolation stays: a batch that fails is retried read model by read model, and a read
 model that still fails leaves the group, is marked failed, and is retried alone with backoff
 while the others carry on.
+
+A lost database (PostgreSQL stopped or restarted) is not a read model's failure: nothing is
+marked failed and nothing backs off for long. The loop lets go of its locks (their sessions
+are gone with the server, and a standby may take them) and tries again every
+``RECONNECT_DELAY`` seconds, so that it is at work again within a second of the return.
 """
 
 from __future__ import annotations
@@ -27,10 +32,11 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 
 from projections import tracking
 from projections.base import Batch
-from projections.coordination import RunnerLock, Waker, runner_lock
+from projections.coordination import RunnerLock, Waker, is_disconnect, runner_lock
 from projections.runner import BatchResult, Fetched, Prefetcher, Runner, fetch
 
 logger = logging.getLogger(__name__)
+RECONNECT_DELAY = 0.25
 
 
 @dataclass
@@ -152,28 +158,48 @@ class GroupRunner:
         next_try = 0.0
         try:
             while not stop.is_set():
-                now = self.clock()
-                if now >= next_try:
-                    self._take_locks(members)
-                    next_try = now + 1.0
-                held = [m for m in members if m.held]
-                if not held:
-                    stop.wait(1.0)  # hot standby for every read model
-                    continue
-                self._retry_failed(held)
-                group = [m for m in held if m.healthy]
-                if not group:
-                    stop.wait(max(min(m.retry_at for m in held) - self.clock(), 0.05))
-                    continue
-                result = self._step(group)
-                if result is not None and result.caught_up:
-                    self._wait(stop, idle_wait, lingering=result.events > 0)
+                try:
+                    next_try = self._cycle(stop, members, next_try, idle_wait)
+                except Exception as exc:
+                    if not is_disconnect(exc):
+                        raise
+                    logger.warning("projections: database unavailable (%s); retrying", exc)
+                    self._let_go(members)
+                    next_try = 0.0
+                    stop.wait(RECONNECT_DELAY)
         finally:
-            for member in members:
-                if member.held:
-                    member.lock.release()
+            self._let_go(members)
             self.close()
             self.waker.close()
+
+    def _cycle(
+        self, stop: threading.Event, members: list[Member], next_try: float, idle_wait: float
+    ) -> float:
+        """One turn of ``run_forever``; returns when to try the missing locks next."""
+        now = self.clock()
+        if now >= next_try:
+            self._take_locks(members)
+            next_try = now + 1.0
+        held = [m for m in members if m.held]
+        if not held:
+            stop.wait(1.0)  # hot standby for every read model
+            return next_try
+        self._retry_failed(held)
+        group = [m for m in held if m.healthy]
+        if not group:
+            stop.wait(max(min(m.retry_at for m in held) - self.clock(), 0.05))
+            return next_try
+        result = self._step(group)
+        if result is not None and result.caught_up:
+            self._wait(stop, idle_wait, lingering=result.events > 0)
+        return next_try
+
+    @staticmethod
+    def _let_go(members: list[Member]) -> None:
+        for member in members:
+            if member.held:
+                member.held = False
+                member.lock.release()
 
     def _step(self, group: list[Member]) -> GroupResult | None:
         try:
@@ -181,7 +207,9 @@ class GroupRunner:
         except tracking.FencedError:
             logger.warning("projections: fenced by another runner; re-reading positions")
             return None
-        except Exception:
+        except Exception as exc:
+            if is_disconnect(exc):
+                raise  # nobody's fault: see run_forever
             # Find which read model failed: each applies this batch alone; the healthy ones
             # commit and stay in the group, the failing one is marked failed and backs off.
             for member in group:
@@ -195,6 +223,8 @@ class GroupRunner:
         except tracking.FencedError:
             logger.warning("projection %s: fenced by another runner", runner.name)
         except Exception as exc:
+            if is_disconnect(exc):
+                raise
             runner.fail(exc)
             member.retry_at = self.clock() + member.backoff
             member.backoff = min(member.backoff * 2, 30.0)

@@ -103,31 +103,13 @@ class PostgresServer:
                 shutil.chown(path, user=POSTGRES_OS_USER, group=_postgres_account().pw_gid)
 
         self._initdb()
-        durability = "on" if self.durable else "off"
         log = self._log = (tmp / "postgres.log").open("ab")
         # Picking a free port and binding it later is racy; if another process grabbed the
         # port in between, try again with a new one.
         for attempt in range(1, 4):
             log.truncate(0)
             self.port = _free_port()
-            self._proc = self._popen(
-                [
-                    str(self.bin_dir / "postgres"),
-                    "-D", str(self.data_dir),
-                    "-p", str(self.port),
-                    "-k", str(sock_dir),
-                    "-c", f"listen_addresses={HOST}",
-                    "-c", f"fsync={durability}",
-                    "-c", f"synchronous_commit={durability}",
-                    "-c", f"full_page_writes={durability}",
-                    "-c", "max_connections=200",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # Own session/process group: a Ctrl-C in the terminal reaches pytest only (which
-                # then shuts the server down cleanly), and _kill() can take out every backend.
-                start_new_session=True,
-            )  # fmt: skip
+            self._launch()
             try:
                 self._wait_until_ready()
                 return
@@ -135,6 +117,48 @@ class PostgresServer:
                 if attempt == 3 or "could not bind" not in self.log_tail():
                     raise
                 self._kill()
+
+    def _launch(self) -> None:
+        """Start the postmaster on the cluster and port already chosen."""
+        durability = "on" if self.durable else "off"
+        assert self._log is not None
+        self._proc = self._popen(
+            [
+                str(self.bin_dir / "postgres"),
+                "-D", str(self.data_dir),
+                "-p", str(self._require_port()),
+                "-k", str(self._require_tmp() / "sock"),
+                "-c", f"listen_addresses={HOST}",
+                "-c", f"fsync={durability}",
+                "-c", f"synchronous_commit={durability}",
+                "-c", f"full_page_writes={durability}",
+                "-c", "max_connections=200",
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            # Own session/process group: a Ctrl-C in the terminal reaches pytest only (which
+            # then shuts the server down cleanly), and _kill() can take out every backend.
+            start_new_session=True,
+        )  # fmt: skip
+
+    def pause(self) -> None:
+        """Stop the server as an operator would (fast shutdown: clients are disconnected),
+        keeping its cluster and port; ``resume`` starts it again on the same data."""
+        if self._proc is None:
+            raise RuntimeError("PostgresServer is not running")
+        self._proc.send_signal(signal.SIGINT)
+        try:
+            self._proc.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self._kill()
+        self._proc = None
+
+    def resume(self) -> None:
+        """Start the paused server again; returns once it accepts connections."""
+        if self._proc is not None:
+            raise RuntimeError("PostgresServer is already running")
+        self._launch()
+        self._wait_until_ready()
 
     def stop(self) -> None:
         """Fast shutdown (SIGINT), escalate to SIGKILL if needed, delete the cluster. Idempotent."""

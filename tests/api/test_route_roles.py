@@ -140,6 +140,7 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/cases/{case_id}/timeline"): CASE_READ,
     ("GET", "/cases/{case_id}/integrity"): INTEGRITY,
     ("GET", "/audit/access"): AUDIT,
+    ("GET", "/audit/access/integrity"): AUDIT,
     ("GET", "/audit/events"): AUDIT,
     ("GET", "/oversight"): SPO_TEAM_VIEW,
     ("GET", "/compliance"): TEAM_STATISTICS,
