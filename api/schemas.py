@@ -290,10 +290,28 @@ class Health(BaseModel):
     status: Literal["ok"]
 
 
+class StoreStatus(BaseModel):
+    ok: bool
+    position: int | None = Field(default=None, description="the store's last notification id")
+    error: str | None = Field(default=None, description="why the store did not answer")
+
+
+class ProjectionStatus(BaseModel):
+    projection: str
+    generation: int
+    position: int = Field(description="the last notification id applied")
+    head: int = Field(description="the store's last notification id")
+    status: str = Field(description="running, building or failed")
+    error: str | None
+    lag_events: int
+    lag_seconds: float
+    events_processed: int
+
+
 class Ready(BaseModel):
     status: Literal["ready", "degraded"]
-    store: dict[str, Any]
-    projections: dict[str, Any] = {}
+    store: StoreStatus
+    projections: dict[str, ProjectionStatus] = Field(default={}, description="by name")
 
 
 class CaseListItem(BaseModel):
