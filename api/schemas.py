@@ -1,4 +1,4 @@
-"""Request and response models: the HTTP contract of API.md, as OpenAPI sees it."""
+"""Request and response models: the HTTP contract (docs/api.md), as OpenAPI sees it."""
 
 from __future__ import annotations
 

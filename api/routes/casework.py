@@ -1,4 +1,4 @@
-"""Case commands (API.md): each validates its body, builds one command, and runs it."""
+"""Case commands (docs/api.md): each validates its body, builds one command, and runs it."""
 
 from __future__ import annotations
 

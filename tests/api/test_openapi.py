@@ -1,4 +1,4 @@
-"""/openapi.json describes the contract of API.md: every path, named bodies, typed answers."""
+"""/openapi.json describes the contract of docs/api.md: every path, named bodies, typed answers."""
 
 from __future__ import annotations
 
