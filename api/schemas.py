@@ -291,12 +291,14 @@ class Health(BaseModel):
 
 
 class StoreStatus(BaseModel):
+    model_config = ConfigDict(extra="allow")  # a field added to the status is not dropped
     ok: bool
     position: int | None = Field(default=None, description="the store's last notification id")
     error: str | None = Field(default=None, description="why the store did not answer")
 
 
 class ProjectionStatus(BaseModel):
+    model_config = ConfigDict(extra="allow")  # a field added to the status is not dropped
     projection: str
     generation: int
     position: int = Field(description="the last notification id applied")
