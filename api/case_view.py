@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain import personal
 from domain.vocabulary import (
     Agency,
     AppointmentType,
@@ -39,7 +41,12 @@ from domain.vocabulary import (
     TerminationReason,
 )
 
-Withheld = Literal["[erased]", "[sealed]"]
+
+class Withheld(StrEnum):
+    """What a personal value reads when its key is gone, or when it is not shown."""
+
+    ERASED = personal.ERASED
+    SEALED = personal.SEALED
 
 
 class Part(BaseModel):
