@@ -2,7 +2,8 @@
 #
 # `make test` is self-contained on a fresh Debian machine: it creates .venv, installs the
 # project, installs the PostgreSQL 15 server binaries and runs the whole suite, whose harness
-# (tests/pgserver.py) starts and stops its own throwaway PostgreSQL server.
+# (tests/pgserver.py) starts and stops its own throwaway PostgreSQL server, and the pinned
+# TypeScript tools of tests/typescript/ (npm ci) for the generated-client check.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -14,7 +15,7 @@ BIN := $(VENV)/bin
 CASETRAIL_PG_BIN ?= /usr/lib/postgresql/15/bin
 PYTEST_ARGS ?=
 
-.PHONY: help venv postgres-binaries run test lint format bench demo clean
+.PHONY: help venv postgres-binaries typescript-tools run test lint format bench demo clean
 
 help: ## List the targets
 	@echo "Usage: make TARGET"
@@ -48,11 +49,30 @@ postgres-binaries: ## Install the PostgreSQL 15 server binaries the tests need (
 		fi; \
 	fi
 
+# The TypeScript client check (tests/api/test_typescript_client.py): openapi-typescript and
+# tsc at the versions pinned in tests/typescript/package-lock.json. Re-installed when the lock
+# file changes; Node.js and npm from apt if the machine has none.
+TS_TOOLS := tests/typescript
+$(TS_TOOLS)/node_modules/.installed: $(TS_TOOLS)/package-lock.json
+	@if ! command -v npm >/dev/null; then \
+		if [ "$$(id -u)" -eq 0 ]; then \
+			apt-get update -qq \
+			&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm; \
+		else \
+			echo "npm is missing: install Node.js and npm (sudo apt-get install -y nodejs npm)" >&2; \
+			exit 1; \
+		fi; \
+	fi
+	npm ci --prefix $(TS_TOOLS) --no-audit --no-fund --loglevel=error
+	@touch $@
+
+typescript-tools: $(TS_TOOLS)/node_modules/.installed ## Install the pinned TypeScript client generator and tsc
+
 run: venv ## Migrate the database, then serve the API
 	$(BIN)/casetrail db upgrade
 	$(BIN)/casetrail serve
 
-test: venv postgres-binaries ## Run the whole test suite, PostgreSQL tests included (PYTEST_ARGS=...)
+test: venv postgres-binaries typescript-tools ## Run the whole test suite, PostgreSQL tests included (PYTEST_ARGS=...)
 	$(BIN)/pytest -q -p no:cacheprovider tests/ $(PYTEST_ARGS)
 
 lint: venv ## ruff, ruff format --check, mypy, import-linter

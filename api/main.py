@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from api import problems
 from api.bootstrap import Container, build
 from api.observability import RequestContextMiddleware
+from api.operation_ids import operation_id
 from api.routes import audit, cases, casework, ops, oversight, people, read_models, staff
 from application.settings import Settings
 
@@ -40,7 +41,13 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         finally:
             container.projections.stop()
 
-    app = FastAPI(title="casetrail", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="casetrail",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
     app.state.container = container
     problems.install(app)
     for module in (casework, cases, audit, read_models, oversight, staff, people, ops):

@@ -1,4 +1,4 @@
-"""Request and response models: the HTTP contract of API.md, as OpenAPI sees it."""
+"""Request and response models: the HTTP contract (docs/api.md), as OpenAPI sees it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from api.case_view import CaseStateView
+from api.case_view import CaseView as CaseView  # re-exported: the routes name s.CaseView
 from domain.vocabulary import (
     Agency,
     AppointmentType,
@@ -256,53 +258,6 @@ class StaffView(BaseModel):
     version: int
 
 
-class CaseStateView(BaseModel):
-    """What is known about a case (derived from its events)."""
-
-    crn: str
-    person: dict[str, Any]
-    sentence_type: SentenceType | None
-    start_date: date | None
-    expected_end_date: date | None
-    pdu: str
-    team: str
-    requirements: dict[str, Any]
-    licence_conditions: list[str]
-    offence_flags: list[OffenceFlag]
-    opened_at: datetime | None
-    status: Literal["active", "terminated"]
-    termination: dict[str, Any] | None
-    practitioner_id: str | None
-    allocations: list[dict[str, Any]]
-    inducted_at: datetime | None
-    court_reports: list[dict[str, Any]]
-    enquiries: dict[str, dict[str, Any]]
-    risk_assessment: dict[str, Any] | None
-    rosh: RoSH | None
-    registrations: dict[str, dict[str, Any]]
-    mappa: dict[str, Any] | None
-    sentence_plan: dict[str, Any] | None
-    appointments: dict[str, dict[str, Any]]
-    enforcement_actions: list[dict[str, Any]]
-    recall_decisions: list[dict[str, Any]]
-    referrals: dict[str, dict[str, Any]]
-    unpaid_work: dict[str, Any]
-    significant_events: dict[str, dict[str, Any]]
-    risk_reviews: list[dict[str, Any]]
-    oversight: list[dict[str, Any]]
-    sfo_notifications: list[dict[str, Any]]
-    transfers: list[dict[str, Any]]
-    corrected_by: dict[str, int] = Field(description="corrected version -> correcting version")
-    erased_at: datetime | None = Field(
-        default=None, description="when the person's personal data was erased"
-    )
-
-
-class CaseView(CaseStateView):
-    case_id: UUID
-    version: int
-
-
 class LeftOutView(BaseModel):
     version: int
     type: str
@@ -335,10 +290,30 @@ class Health(BaseModel):
     status: Literal["ok"]
 
 
+class StoreStatus(BaseModel):
+    model_config = ConfigDict(extra="allow")  # a field added to the status is not dropped
+    ok: bool
+    position: int | None = Field(default=None, description="the store's last notification id")
+    error: str | None = Field(default=None, description="why the store did not answer")
+
+
+class ProjectionStatus(BaseModel):
+    model_config = ConfigDict(extra="allow")  # a field added to the status is not dropped
+    projection: str
+    generation: int
+    position: int = Field(description="the last notification id applied")
+    head: int = Field(description="the store's last notification id")
+    status: str = Field(description="running, building or failed")
+    error: str | None
+    lag_events: int
+    lag_seconds: float
+    events_processed: int
+
+
 class Ready(BaseModel):
     status: Literal["ready", "degraded"]
-    store: dict[str, Any]
-    projections: dict[str, Any] = {}
+    store: StoreStatus
+    projections: dict[str, ProjectionStatus] = Field(default={}, description="by name")
 
 
 class CaseListItem(BaseModel):

@@ -1,4 +1,4 @@
-"""Who may do what (API.md's roles table), decided in one place."""
+"""Who may do what (docs/roles.md), decided in one place."""
 
 from __future__ import annotations
 

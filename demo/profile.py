@@ -1,6 +1,6 @@
 """The demo PDU's distributions, in one place, each citing the inspection finding it reproduces.
 
-The findings are HMIP's inspection of Sheffield PDU (2023), as summarised in DOMAIN.md. Rates
+The findings are those of HMIP's inspection of Sheffield PDU (2023). Rates
 are probabilities per case (or per appointment, need, failure where the comment says so).
 Parameters without a finding are plausible figures for a PDU of that size; they shape the
 caseload rather than a rating.

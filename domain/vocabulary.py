@@ -1,4 +1,4 @@
-"""The codes casetrail speaks (DOMAIN.md, API.md): one Enum per vocabulary.
+"""The codes casetrail speaks (docs/api.md, "Vocabularies"): one Enum per vocabulary.
 
 Plain ``Enum`` (not ``StrEnum``) so that the event store's JSON transcoder round-trips
 them as enum members through a registered transcoding, rather than as bare strings.

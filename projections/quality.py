@@ -1,7 +1,7 @@
 """HMIP-style case-supervision standards (2.1-2.5, rated; 2.6 outcomes, unrated) from events.
 
 Each key question counts a case once where it applies: ``yes`` of ``total``. A standard is
-rated by its lowest key question with the Inspectorate's bands (DOMAIN.md). The figures come
+rated by its lowest key question with the Inspectorate's bands (docs/quality.md). The figures come
 from the oversight read model's case rows, one query for every question
 (projections/quality_questions.py).
 """

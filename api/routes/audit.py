@@ -31,7 +31,7 @@ Until = Annotated[AwareDatetime | None, Query(alias="to", description="before th
     response_model=s.TimelineView,
     responses={**READ, 200: {"content": {"text/csv": {}, "text/html": {}}}},
 )
-def get_timeline(
+def get_case_timeline(
     case_id: UUID,
     request: Request,
     service: ServiceDep,
@@ -73,7 +73,7 @@ def get_timeline(
 
 
 @router.get("/cases/{case_id}/integrity", response_model=s.IntegrityView, responses=READ)
-def get_integrity(
+def get_case_integrity(
     case_id: UUID, container: ContainerDep, actor: ActorDep, reading: ReadingDep
 ) -> Any:
     """Check the case's stored events against their tamper-evident chain (auditor, SFO reviewer).
@@ -108,7 +108,7 @@ def get_access_log_integrity(container: ContainerDep, actor: ActorDep) -> Any:
 
 
 @router.get("/audit/access", response_model=s.AccessLogPage, responses=READ)
-def access_log(
+def get_access_log(
     container: ContainerDep,
     actor: ActorDep,
     case_id: UUID | None = None,
@@ -135,7 +135,7 @@ def access_log(
 
 
 @router.get("/audit/events", response_model=s.AuditEventPage, responses=RESPONSES)
-def audit_events(
+def get_audit_events(
     container: ContainerDep,
     actor: ActorDep,
     actor_id: Annotated[str | None, Query(max_length=200)] = None,

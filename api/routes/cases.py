@@ -37,7 +37,7 @@ def get_case(case_id: UUID, service: ServiceDep, actor: ActorDep, reading: Readi
 
 
 @router.get("/cases/{case_id}/events", response_model=s.EventPage, responses=READ_RESPONSES)
-def get_events(
+def get_case_events(
     case_id: UUID,
     request: Request,
     service: ServiceDep,
@@ -74,7 +74,7 @@ def get_events(
     response_model=s.HistoricalStateView,
     responses={**READ_RESPONSES, 400: PROBLEM_RESPONSES[400]},
 )
-def get_state(
+def get_case_state(
     case_id: UUID,
     service: ServiceDep,
     actor: ActorDep,

@@ -1,4 +1,4 @@
-"""Case commands (API.md): each validates its body, builds one command, and runs it."""
+"""Case commands (docs/api.md): each validates its body, builds one command, and runs it."""
 
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ def prepare_court_report(case_id: UUID, body: s.CourtReportBody, ctx: Ctx) -> s.
 
 
 @router.post("/cases/{case_id}/allocations", **POST)
-def allocate(case_id: UUID, body: s.AllocationBody, ctx: Ctx) -> s.CommandResult:
+def allocate_practitioner(case_id: UUID, body: s.AllocationBody, ctx: Ctx) -> s.CommandResult:
     """Allocate the case to a practitioner (`Allocated`)."""
     return ctx.run(c.AllocateCase, case_id, body)
 
@@ -183,7 +183,7 @@ def schedule_appointment(case_id: UUID, body: s.AppointmentBody, ctx: Ctx) -> s.
 
 
 @router.post("/cases/{case_id}/appointments/{appointment_id}/outcome", **POST)
-def record_outcome(
+def record_appointment_outcome(
     case_id: UUID,
     appointment_id: Annotated[str, Path(max_length=100)],
     body: s.OutcomeBody,
@@ -264,18 +264,18 @@ def notify_serious_further_offence(
 
 
 @router.post("/cases/{case_id}/transfers", **POST)
-def transfer(case_id: UUID, body: s.TransferBody, ctx: Ctx) -> s.CommandResult:
+def transfer_case(case_id: UUID, body: s.TransferBody, ctx: Ctx) -> s.CommandResult:
     """Transfer the case to another team or PDU; SPO only (`Transferred`)."""
     return ctx.run(c.TransferCase, case_id, body)
 
 
 @router.post("/cases/{case_id}/termination", **POST)
-def terminate(case_id: UUID, body: s.TerminationBody, ctx: Ctx) -> s.CommandResult:
+def terminate_case(case_id: UUID, body: s.TerminationBody, ctx: Ctx) -> s.CommandResult:
     """Terminate the case; afterwards only corrections apply (`Terminated`)."""
     return ctx.run(c.TerminateCase, case_id, body)
 
 
 @router.post("/cases/{case_id}/corrections", **POST)
-def correct(case_id: UUID, body: s.CorrectionBody, ctx: Ctx) -> s.CommandResult:
+def correct_event(case_id: UUID, body: s.CorrectionBody, ctx: Ctx) -> s.CommandResult:
     """Correct fields of an earlier event; nothing is edited in place (`Corrected`)."""
     return ctx.run(c.CorrectEvent, case_id, body)

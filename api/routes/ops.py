@@ -17,13 +17,13 @@ LAG_SECONDS = Gauge("casetrail_projection_lag_seconds", "Seconds since caught up
 
 
 @router.get("/health", response_model=s.Health)
-def health() -> Any:
+def get_health() -> Any:
     """Liveness: the process answers."""
     return {"status": "ok"}
 
 
 @router.get("/ready", response_model=s.Ready, responses={503: {"model": s.Ready}})
-def ready(container: ContainerDep) -> Any:
+def get_readiness(container: ContainerDep) -> Any:
     """Readiness: the store answers; each projection's position, lag and state."""
     try:
         position = container.app.ping()
@@ -54,7 +54,7 @@ def ready(container: ContainerDep) -> Any:
         }
     },
 )
-def metrics(container: ContainerDep) -> Response:
+def get_metrics(container: ContainerDep) -> Response:
     """Prometheus metrics: HTTP requests and latency, projection lag and throughput."""
     for status in container.projections.status():
         LAG.labels(status.projection).set(status.lag_events)

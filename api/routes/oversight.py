@@ -31,7 +31,7 @@ def _check_range(start: date | None, end: date | None) -> None:
 
 
 @router.get("/oversight", response_model=s.OversightPage, responses=RESPONSES)
-def oversight_queue(
+def get_oversight_queue(
     container: ContainerDep,
     actor: ActorDep,
     team: Annotated[str, Query(max_length=50, description="the SPO's team")],
@@ -125,14 +125,16 @@ def _indicators(
 
 
 @router.get("/compliance", response_model=s.ComplianceView, responses=RESPONSES)
-def compliance(container: ContainerDep, scope: ScopeDep, min_position: MinPosition = None) -> Any:
+def get_compliance(
+    container: ContainerDep, scope: ScopeDep, min_position: MinPosition = None
+) -> Any:
     """Compliance rates, each with numerator, denominator and definition (SPO: own teams)."""
     rates, now = _indicators(container, scope, min_position, query_compliance)
     return {"scope": scope.as_dict(), "as_of": now, "rates": rates}
 
 
 @router.get("/quality", response_model=s.QualityView, responses=RESPONSES)
-def quality(container: ContainerDep, scope: ScopeDep, min_position: MinPosition = None) -> Any:
+def get_quality(container: ContainerDep, scope: ScopeDep, min_position: MinPosition = None) -> Any:
     """HMIP-style standards 2.1-2.6: key questions with yes, total, percent, and ratings."""
     standards, now = _indicators(container, scope, min_position, query_quality)
     return {"scope": scope.as_dict(), "as_of": now, "standards": standards}

@@ -104,7 +104,7 @@ def list_staff(
 
 
 @router.get("/workload", response_model=s.Workload, responses=RESPONSES)
-def workload(
+def get_workload(
     container: ContainerDep,
     actor: ActorDep,
     team: Annotated[str, Query(max_length=50, description="the SPO's team")],

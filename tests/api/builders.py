@@ -186,7 +186,7 @@ def same(actual: Any, expected: Any) -> bool:
     return bool(actual == expected)
 
 
-# -- command bodies (API.md "Case commands"), each valid as given --------------------------
+# -- command bodies (docs/api.md "Case commands"), each valid as given ---------------------
 
 
 def court_report(**overrides: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Authentication (JWT bearer) and the roles table of API.md, over real HTTP."""
+"""Authentication (JWT bearer) and the roles table of docs/roles.md, over real HTTP."""
 
 from __future__ import annotations
 

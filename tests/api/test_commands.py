@@ -1,4 +1,4 @@
-"""Every command of API.md over real HTTP: 201 {case_id, version, position}, ETag, its event."""
+"""Every command of docs/api.md over HTTP: 201 {case_id, version, position}, ETag, its event."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def _assert_event(
 
 
 def test_licence_case_from_opening_to_correction_after_termination(server: LiveServer) -> None:
-    """One case carried through every command of API.md, by the roles that may send them."""
+    """One case carried through every command of docs/api.md, by the roles that may send them."""
     po1 = server.client("po1", "practitioner", teams=(T1,))
     spo1 = server.client("spo1", "spo", teams=(T1,))
     po2 = server.client("po2", "practitioner", teams=(T2,))

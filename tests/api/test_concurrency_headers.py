@@ -283,7 +283,7 @@ def _parallel(server: LiveServer, requests: list[tuple[str, str, dict[str, Any]]
 
 
 def test_concurrent_writers_without_if_match_are_all_applied_in_turn(server: LiveServer) -> None:
-    """Five writers: each loses at most four races, within the five attempts API.md promises."""
+    """Five writers: each loses at most four races, within the attempts docs/api.md promises."""
     with server.client("po1", "practitioner", teams=(T1,)) as po1:
         case_id = b.open_case(po1)
         path = f"/cases/{case_id}/unpaid-work-sessions"

@@ -9,7 +9,7 @@ fuzzer reaches real data, not just 404s. (Negative examples may also drop the to
 
 Checks on every answer:
 - no 5xx, except 503 with Retry-After from a read-model route asked for a `min_position` it has
-  not reached (API.md: the one 5xx by design);
+  not reached (docs/api.md: the one 5xx by design);
 - the status code is one the operation documents;
 - the content type is one documented for that status;
 - the body conforms to the documented schema.

@@ -1,4 +1,4 @@
-"""/openapi.json describes the contract of API.md: every path, named bodies, typed answers."""
+"""/openapi.json describes the contract of docs/api.md: every path, named bodies, typed answers."""
 
 from __future__ import annotations
 
@@ -201,3 +201,54 @@ def test_state_documents_its_three_views(spec: dict[str, Any]) -> None:
     assert {p["name"] for p in parameters} >= {"case_id", "version", "as_known_at", "as_of"}
     events = spec["paths"]["/cases/{case_id}/events"]["get"]["parameters"]
     assert {p["name"] for p in events} >= {"case_id", "after_version", "limit"}
+
+
+# An event's `data` holds that event type's fields: its shape follows `type` (docs/api.md).
+UNTYPED_BY_DESIGN = {"EventView.data", "TimelineItemView.data"}
+
+
+def test_no_answer_is_an_untyped_map(spec: dict[str, Any]) -> None:
+    """Generated clients get a type for every field an answer sends: no bare objects."""
+    schemas: dict[str, Any] = spec["components"]["schemas"]
+    answered: set[str] = set()
+
+    def refs(node: Any) -> Iterator[str]:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "$ref" and isinstance(value, str):
+                    yield value.rsplit("/", 1)[1]
+                else:
+                    yield from refs(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from refs(item)
+
+    pending = [
+        name
+        for _, _, operation in _operations(spec)
+        for status, response in operation["responses"].items()
+        if status.startswith("2")
+        for name in refs(response)
+    ]
+    while pending:
+        name = pending.pop()
+        if name not in answered:
+            answered.add(name)
+            pending.extend(refs(schemas[name]))
+
+    def bare(node: Any, where: str) -> Iterator[str]:
+        if isinstance(node, dict):
+            loose = node.get("additionalProperties", True) in (True, {})
+            if node.get("type") == "object" and not node.get("properties") and loose:
+                yield where
+            for key, value in node.items():
+                yield from bare(value, where if key in ("anyOf", "items") else f"{where}.{key}")
+        elif isinstance(node, list):
+            for item in node:
+                yield from bare(item, where)
+
+    untyped = {
+        where.replace(".properties", "") for name in answered for where in bare(schemas[name], name)
+    }
+    assert "CaseView" in answered
+    assert untyped == UNTYPED_BY_DESIGN, untyped - UNTYPED_BY_DESIGN

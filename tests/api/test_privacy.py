@@ -112,6 +112,7 @@ def test_erasure_hides_personal_data_everywhere_and_keeps_the_history(
             assert secret not in text
         case = po.get(f"/cases/{case_id}").json()
         assert case["person"]["name"] == "[erased]"
+        assert case["person"]["date_of_birth"] == "[erased]"  # a typed date, or the mark
         assert case["licence_conditions"] == ["[erased]"]
         assert case["appointments"]["a1"]["outcome"] == "ATTC"  # codes are not personal
         assert case["erased_at"] is not None

@@ -75,7 +75,7 @@ def rule(name: str, *, anonymous: str = UNAUTH, **by_role: str | tuple[str, str]
     return Rule(name, own, other, anonymous)
 
 
-# -- the rules (API.md's roles table; docs/roles.md explains the choices where it is silent) --
+# -- the rules (docs/roles.md: the table, and the choices behind it) -----------------------
 
 CASEWORK = rule("casework command", practitioner=(ALLOW, HIDE), spo=(ALLOW, HIDE))
 SPO_ONLY = rule("SPO-only command", practitioner=(DENY, HIDE), spo=(ALLOW, HIDE))

@@ -1,7 +1,7 @@
 """Sixteen writers racing on one case over real HTTP, on SQLite and PostgreSQL.
 
 Each writer has its own httpx client (its own connection), warms it up, and waits on a barrier
-so that all the commands reach the server together. The properties checked are API.md's:
+so that all the commands reach the server together. The properties checked are docs/api.md's:
 If-Match is all-or-nothing (412), a write without it is decided again on the fresh state, an
 Idempotency-Key gives every retry the first answer, and every acknowledged command is stored
 exactly once. The last test drives the application directly (no HTTP) to race faster.

@@ -1,4 +1,4 @@
-"""The rating rule: a standard takes the band of its lowest key question (DOMAIN.md)."""
+"""The rating rule: a standard takes the band of its lowest key question (docs/quality.md)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import pytest
 
 from projections.quality import rating
 
-# Sheffield PDU, 2023 (DOMAIN.md). Assessment is the inspection's own key-question table; for the
-# other standards DOMAIN.md gives the finding that bears on a key question, as a share of cases
-# judged "yes" (None where it gives no figure: such a question is simply not known).
+# Sheffield PDU, 2023 (HMIP's inspection). Assessment is the inspection's own key-question
+# table; for the other standards the inspection gives the finding that bears on a key
+# question, as a share of cases judged "yes" (None where it gives no figure: such a question
+# is simply not known).
 SHEFFIELD: dict[str, list[float | Fraction | None]] = {
     # police domestic-abuse enquiries missing in 66% of court reports
     "2.1 court work": [100 - 66],
