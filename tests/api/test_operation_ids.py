@@ -16,6 +16,7 @@ from api.operation_ids import operation_id
 from tests.api.conftest import operations
 
 PINNED = {
+    ("get", "/audit/access/integrity"): "getAccessLogIntegrity",
     ("post", "/cases"): "openCase",
     ("get", "/cases"): "listCases",
     ("post", "/cases/{case_id}/court-reports"): "prepareCourtReport",
