@@ -1,0 +1,233 @@
+"""Webhooks end to end: commands in over HTTP, signed envelopes out to a real receiver that
+verifies them with the `standardwebhooks` package; retries, parking, 410, replay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api import builders as b
+from tests.support import LiveServer, live_server
+from tests.webhook_receiver import Received, Receiver, receiver
+
+FAST = {
+    "embedded_projections": True,
+    "webhook_allowed_hosts": "127.0.0.1",
+    "webhook_backoff_seconds": 0.05,
+    "webhook_backoff_max_seconds": 0.2,
+    "webhook_max_attempts": 3,
+    "public_url": "https://casetrail.example",
+}
+
+
+@pytest.fixture
+def hooks(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, Receiver]]:
+    with live_server(database_url, tmp_path, **FAST) as live, receiver() as rx:
+        yield live, rx
+
+
+@pytest.fixture
+def sqlite_hooks(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, Receiver]]:
+    with live_server(sqlite_url, tmp_path, **FAST) as live, receiver() as rx:
+        yield live, rx
+
+
+def subscribe(live: LiveServer, rx: Receiver, **body: Any) -> str:
+    with live.client("hooks-1", "integration") as client:
+        response = client.post("/subscriptions", json={"url": rx.url, **body})
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["secret"].startswith("whsec_")
+    rx.secret = created["secret"]
+    subscription_id: str = created["id"]
+    return subscription_id
+
+
+def casework(live: LiveServer) -> httpx.Client:
+    return live.client("po1", "practitioner", teams=(b.T1,))
+
+
+def positions(received: list[Received]) -> list[int]:
+    return [r.position for r in received]
+
+
+def test_events_arrive_signed_in_order_and_verify_with_standardwebhooks(
+    hooks: tuple[LiveServer, Receiver],
+) -> None:
+    live, rx = hooks
+    subscription_id = subscribe(live, rx)
+    with casework(live) as po:
+        case_id = b.open_case(po, crn="W100001")
+        b.command(po, f"/cases/{case_id}/inductions", b.induction())
+        b.command(po, f"/cases/{case_id}/appointments", b.appointment("a1"))
+    rx.wait_for(lambda got: len(got) >= 3)
+    got = rx.delivered()
+    assert all(r.verified for r in got)
+    assert [r.envelope["eventType"] for r in got] == [
+        "probation-case.supervision.created",
+        "probation-case.induction.completed",
+        "probation-case.supervision-appointment.created",
+    ]
+    assert positions(got) == sorted(positions(got))
+    assert len({r.webhook_id for r in got}) == 3
+    first = got[0].envelope
+    assert first["personReference"]["identifiers"] == [{"type": "CRN", "value": "W100001"}]
+    assert first["detailUrl"].startswith(f"https://casetrail.example/cases/{case_id}/events")
+    assert "Jo Bloggs" not in str([r.envelope for r in got])
+    with live.client("hooks-1", "integration") as client:
+        page = client.get(f"/subscriptions/{subscription_id}/deliveries", params={"limit": 10})
+        detail = client.get(f"/subscriptions/{subscription_id}").json()
+    items = page.json()["items"]
+    assert [i["status"] for i in items] == ["delivered"] * 3
+    assert all(len(i["response_prefix"]) <= 256 for i in items)
+    assert (detail["delivered"], detail["pending"], detail["parked"]) == (3, 0, 0)
+    assert "secret" not in detail
+
+
+def test_a_receiver_that_fails_then_recovers_gets_the_event_with_one_webhook_id(
+    sqlite_hooks: tuple[LiveServer, Receiver],
+) -> None:
+    live, rx = sqlite_hooks
+
+    def flaky(seen: list[Received], _: dict[str, Any]) -> tuple[int, dict[str, str]]:
+        return (503, {"Retry-After": "0"}) if len(seen) < 2 else (200, {})
+
+    rx.script = flaky
+    subscription_id = subscribe(live, rx)
+    with casework(live) as po:
+        b.open_case(po, crn="W100002")
+    rx.wait_for(lambda got: any(200 <= r.answered < 300 for r in got))
+    assert [r.answered for r in rx.received] == [503, 503, 200]
+    assert len({r.webhook_id for r in rx.received}) == 1
+    with live.client("hooks-1", "integration") as client:
+        items = client.get(f"/subscriptions/{subscription_id}/deliveries").json()["items"]
+    assert [(i["status"], i["attempts"], i["last_status"]) for i in items] == [
+        ("delivered", 3, 200)
+    ]
+
+
+def test_an_event_that_always_fails_is_parked_and_the_case_goes_on(
+    sqlite_hooks: tuple[LiveServer, Receiver],
+) -> None:
+    live, rx = sqlite_hooks
+    refused: set[str] = set()
+
+    def refuse_inductions(
+        _: list[Received], envelope: dict[str, Any]
+    ) -> tuple[int, dict[str, str]]:
+        if envelope["eventType"] == "probation-case.induction.completed" and refused:
+            return 500, {}
+        return 200, {}
+
+    refused.add("on")
+    rx.script = refuse_inductions
+    subscription_id = subscribe(live, rx)
+    with casework(live) as po:
+        case_id = b.open_case(po, crn="W100003")
+        b.command(po, f"/cases/{case_id}/inductions", b.induction())
+        b.command(po, f"/cases/{case_id}/appointments", b.appointment("a1"))
+    rx.wait_for(lambda got: len([r for r in got if 200 <= r.answered < 300]) >= 2)
+    kinds = [(r.envelope["eventType"].rsplit(".", 2)[-2], r.answered) for r in rx.received]
+    assert kinds == [
+        ("supervision", 200),
+        ("induction", 500),
+        ("induction", 500),
+        ("induction", 500),
+        ("supervision-appointment", 200),
+    ]
+    with live.client("hooks-1", "integration") as client:
+        parked = client.get(f"/subscriptions/{subscription_id}/deliveries?status=parked").json()
+        assert [i["attempts"] for i in parked["items"]] == [3]
+        refused.clear()
+        retried = client.post(f"/subscriptions/{subscription_id}/parked/retry")
+        assert retried.json()["retried"] == 1
+    rx.wait_for(lambda got: len([r for r in got if 200 <= r.answered < 300]) >= 3)
+    assert rx.received[-1].webhook_id == rx.received[1].webhook_id
+
+
+def test_410_disables_the_subscription(sqlite_hooks: tuple[LiveServer, Receiver]) -> None:
+    live, rx = sqlite_hooks
+    rx.script = lambda _seen, _envelope: (410, {})
+    subscription_id = subscribe(live, rx)
+    with casework(live) as po:
+        case_id = b.open_case(po, crn="W100004")
+        rx.wait_for(lambda got: len(got) >= 1)
+        b.command(po, f"/cases/{case_id}/inductions", b.induction())
+    with live.client("hooks-1", "integration") as client:
+        detail = client.get(f"/subscriptions/{subscription_id}").json()
+        assert detail["status"] == "disabled"
+        assert "410" in detail["status_reason"]
+        rx.script = lambda _seen, _envelope: (200, {})
+        assert len(rx.received) == 1  # nothing more was sent to a receiver that is gone
+        # A replay makes it active again and sends from that position on, same ids.
+        replay = client.post(f"/subscriptions/{subscription_id}/replay", json={"from_position": 1})
+        assert replay.status_code == 202, replay.text
+    rx.wait_for(lambda got: len([r for r in got if r.answered == 200]) >= 2)
+    assert rx.delivered()[0].webhook_id == rx.received[0].webhook_id
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://hooks.example/x",  # not https
+        "https://127.0.0.1/x",
+        "https://localhost/x",
+        "https://10.1.2.3/x",
+        "https://192.168.0.9/x",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/x",
+        "https://[::ffff:127.0.0.1]/x",
+        "ftp://hooks.example/x",
+        "https://user:pw@hooks.example/x",
+    ],
+)
+def test_the_ssrf_guard_refuses_urls(sqlite_server: LiveServer, url: str) -> None:
+    with sqlite_server.client("hooks-1", "integration") as client:
+        response = client.post("/subscriptions", json={"url": url})
+    b.assert_problem(response, 422, "webhook-url-refused")
+
+
+def test_the_guard_checks_the_resolved_address_at_delivery() -> None:
+    """A name that resolves to loopback at delivery time is refused on connection."""
+    from projections.webhook_guard import guarded_client
+
+    with receiver() as rx, guarded_client(frozenset(), 2.0) as client:
+        for url in (f"http://localhost:{rx.port}/hooks", f"http://127.0.0.1:{rx.port}/hooks"):
+            with pytest.raises(httpx.ConnectError, match="refused address"):
+                client.post(url, content=b"{}")
+        assert rx.received == []
+    with receiver() as rx, guarded_client(frozenset({"localhost"}), 2.0) as client:
+        assert client.post(f"http://localhost:{rx.port}/hooks", content=b"{}").status_code == 401
+
+
+def test_the_feed_lists_envelopes_in_store_order(sqlite_hooks: tuple[LiveServer, Receiver]) -> None:
+    live, _ = sqlite_hooks
+    with casework(live) as po:
+        case_id = b.open_case(po, crn="W100005")
+        b.command(po, f"/cases/{case_id}/inductions", b.induction())
+        b.command(po, f"/cases/{case_id}/registrations", b.registration("ADVP"))
+    with live.client("admin1", "admin") as admin:
+        assert admin.post("/staff", json=b.staff("po9")).status_code == 201
+    with live.client("hooks-1", "integration") as client:
+        page = client.get("/domain-events", params={"limit": 2}).json()
+        assert [i["event"]["eventType"] for i in page["items"]] == [
+            "probation-case.supervision.created",
+            "probation-case.induction.completed",
+        ]
+        rest = client.get("/domain-events", params={"after": page["next"]}).json()
+        assert [i["event"]["eventType"] for i in rest["items"]] == [
+            "probation-case.registration.added"  # staff events are not published
+        ]
+        assert rest["next"] is None
+        added = rest["items"][0]["event"]["additionalInformation"]
+        assert (added["registerTypeCode"], added["caseVersion"]) == ("ADVP", 3)
+        only = client.get(
+            "/domain-events", params={"event_type": "probation-case.induction.completed"}
+        )
+        assert [i["position"] for i in only.json()["items"]] == [page["items"][1]["position"]]
+        bad = client.get("/domain-events", params={"event_type": "probation-case.nonsense"})
+        b.assert_problem(bad, 422, "unknown-event-type")
