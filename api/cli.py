@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from api.cli_subscriptions import app as subscriptions_app
 from application.access import ROLES
 from application.settings import Settings
 
@@ -16,6 +17,7 @@ db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_he
 app.add_typer(db_app, name="db")
 projections_app = typer.Typer(help="Read-model projections.", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
+app.add_typer(subscriptions_app, name="subscriptions")
 
 
 @contextmanager

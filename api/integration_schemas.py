@@ -55,7 +55,7 @@ class SubscriptionView(BaseModel):
     url: str
     event_types: list[str]
     description: str
-    status: Literal["active", "disabled"]
+    status: Literal["active", "disabled", "deleted"]
     status_reason: str | None
     created_by: str
     created_at: datetime
@@ -109,6 +109,12 @@ class ReplayBody(BaseModel):
 class ReplayResult(BaseModel):
     id: UUID
     from_position: int
+
+
+class RetryBody(BaseModel):
+    """Nothing to say: every parked delivery of the subscription is tried again."""
+
+    model_config = {"extra": "forbid"}
 
 
 class RetryResult(BaseModel):

@@ -53,8 +53,12 @@ def resolve(host: str, port: int) -> list[Address]:
 
 def check_url(url: str, allowed_hosts: frozenset[str]) -> None:
     """Refuse a URL the relay must not call (raises WebhookUrlError with the reason)."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError:
+        raise WebhookUrlError("not a URL") from None
     if parts.scheme not in ("http", "https") or not host:
         raise WebhookUrlError("a webhook URL is an absolute http(s) URL")
     if parts.username or parts.password:
@@ -64,8 +68,8 @@ def check_url(url: str, allowed_hosts: frozenset[str]) -> None:
     if parts.scheme != "https":
         raise WebhookUrlError(f"{host} is not in CASETRAIL_WEBHOOK_ALLOWED_HOSTS: use https")
     try:
-        addresses = resolve(host, parts.port or 443)
-    except OSError:
+        addresses = resolve(host, port or 443)
+    except (OSError, UnicodeError):
         return  # not resolvable now: the address is checked again at every delivery
     bad = [str(a) for a in addresses if refused(a)]
     if bad:
@@ -90,7 +94,7 @@ class GuardedBackend(httpcore.SyncBackend):
             return super().connect_tcp(host, port, timeout, local_address, socket_options)
         try:
             addresses = resolve(host, port)
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
         bad = [a for a in addresses if refused(a)]
         if bad or not addresses:

@@ -121,14 +121,13 @@ class Subscriptions:
             )
         return self.get(subscription_id), secret
 
-    def get(self, subscription_id: UUID) -> Subscription:
+    def get(self, subscription_id: UUID, *, deleted: bool = False) -> Subscription:
+        t = webhook_subscriptions
+        query = sa.select(t).where(t.c.id == subscription_id)
+        if not deleted:
+            query = query.where(t.c.status != DELETED)
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(webhook_subscriptions).where(
-                    webhook_subscriptions.c.id == subscription_id,
-                    webhook_subscriptions.c.status != DELETED,
-                )
-            ).first()
+            row = conn.execute(query).first()
         if row is None:
             raise UnknownSubscriptionError(f"no subscription {subscription_id}")
         return _subscription(row)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
+from prometheus_client import Gauge
 
 from api import integration_schemas as s
 from api.deps import ActorDep, ContainerDep
@@ -21,6 +22,27 @@ from projections.webhooks import Subscriptions, UnknownEventTypeError, UnknownSu
 router = APIRouter(tags=["integration"])
 READ: dict[int | str, dict[str, Any]] = {k: PROBLEM_RESPONSES[k] for k in (400, 401, 403, 422)}
 ONE: dict[int | str, dict[str, Any]] = {**READ, 404: PROBLEM_RESPONSES[404]}
+POST: dict[int | str, dict[str, Any]] = {**READ, 413: PROBLEM_RESPONSES[413]}
+POST_ONE: dict[int | str, dict[str, Any]] = {**ONE, 413: PROBLEM_RESPONSES[413]}
+WEBHOOK_GAUGES = {
+    stat: Gauge(f"casetrail_webhook_{metric}", text, ["subscription"])
+    for stat, metric, text in (
+        ("lag_events", "lag_events", "Events not yet delivered (or parked) to a subscription"),
+        ("lag_seconds", "lag_seconds", "Age of a subscription's oldest pending delivery"),
+        ("pending", "pending", "Deliveries waiting to be sent or retried"),
+        ("parked", "parked", "Deliveries parked after their last attempt"),
+        ("attempts", "recorded_attempts", "Delivery attempts recorded for a subscription"),
+    )
+}
+
+
+def record_webhook_metrics(container: ContainerDep) -> None:
+    """Per subscription, from the database (the relay may run in another process)."""
+    if container.subscriptions is None:  # pragma: no cover
+        return
+    for stats in container.subscriptions.stats(container.app.ping()):
+        for name, gauge in WEBHOOK_GAUGES.items():
+            gauge.labels(str(stats["id"])).set(stats[name])
 
 
 def _feed(container: ContainerDep) -> DomainEventFeed:
@@ -71,7 +93,7 @@ def domain_events(
 
 
 @router.post(
-    "/subscriptions", response_model=s.SubscriptionCreated, status_code=201, responses=READ
+    "/subscriptions", response_model=s.SubscriptionCreated, status_code=201, responses=POST
 )
 def create_subscription(body: s.SubscriptionBody, container: ContainerDep, actor: ActorDep) -> Any:
     """Subscribe a URL to domain events; the answer shows the signing secret, this once."""
@@ -116,23 +138,17 @@ def get_subscription(subscription_id: UUID, container: ContainerDep, actor: Acto
     return {**stats, **subscription.as_dict()}
 
 
-@router.delete(
-    "/subscriptions/{subscription_id}",
-    status_code=204,
-    response_class=Response,
-    response_model=None,
-    responses=ONE,
-)
-def delete_subscription(
-    subscription_id: UUID, container: ContainerDep, actor: ActorDep
-) -> Response:
-    """Stop delivering to a subscription and forget it."""
+@router.delete("/subscriptions/{subscription_id}", response_model=s.SubscriptionView, responses=ONE)
+def delete_subscription(subscription_id: UUID, container: ContainerDep, actor: ActorDep) -> Any:
+    """Stop delivering to a subscription and forget it; answers it as it ends."""
     check_integration(actor)
+    subscriptions = _subscriptions(container)
     try:
-        _subscriptions(container).delete(subscription_id)
+        subscriptions.delete(subscription_id)
+        subscription = subscriptions.get(subscription_id, deleted=True)
     except UnknownSubscriptionError as exc:
         raise _not_found(exc) from None
-    return Response(status_code=204)
+    return subscription.as_dict()
 
 
 @router.get(
@@ -164,7 +180,7 @@ def list_deliveries(
     "/subscriptions/{subscription_id}/replay",
     response_model=s.ReplayResult,
     status_code=202,
-    responses=ONE,
+    responses=POST_ONE,
 )
 def replay(
     subscription_id: UUID, body: s.ReplayBody, container: ContainerDep, actor: ActorDep
@@ -180,9 +196,13 @@ def replay(
 
 
 @router.post(
-    "/subscriptions/{subscription_id}/parked/retry", response_model=s.RetryResult, responses=ONE
+    "/subscriptions/{subscription_id}/parked/retry",
+    response_model=s.RetryResult,
+    responses=POST_ONE,
 )
-def retry_parked(subscription_id: UUID, container: ContainerDep, actor: ActorDep) -> Any:
+def retry_parked(
+    subscription_id: UUID, body: s.RetryBody, container: ContainerDep, actor: ActorDep
+) -> Any:
     """Try the parked deliveries of a subscription again, with a fresh count of attempts."""
     check_integration(actor)
     try:

@@ -343,7 +343,6 @@ def build_call(world: World, method: str, template: str, *, allowed: bool) -> Ca
     body: dict[str, Any] | None = None
     success = 200
     if method == "DELETE":
-        success = 204
         if allowed:  # delete a subscription of its own, never the seed's
             path_values["subscription_id"] = world.fresh_subscription()
     elif template == "/subscriptions" and method == "POST":

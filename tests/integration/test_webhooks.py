@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -142,8 +143,14 @@ def test_an_event_that_always_fails_is_parked_and_the_case_goes_on(
     with live.client("hooks-1", "integration") as client:
         parked = client.get(f"/subscriptions/{subscription_id}/deliveries?status=parked").json()
         assert [i["attempts"] for i in parked["items"]] == [3]
+        metrics = client.get("/metrics").text
+        assert f'casetrail_webhook_parked{{subscription="{subscription_id}"}} 1.0' in metrics
+        assert (
+            f'casetrail_webhook_recorded_attempts{{subscription="{subscription_id}"}} 5.0'
+            in metrics
+        )
         refused.clear()
-        retried = client.post(f"/subscriptions/{subscription_id}/parked/retry")
+        retried = client.post(f"/subscriptions/{subscription_id}/parked/retry", json={})
         assert retried.json()["retried"] == 1
     rx.wait_for(lambda got: len([r for r in got if 200 <= r.answered < 300]) >= 3)
     assert rx.received[-1].webhook_id == rx.received[1].webhook_id
@@ -231,3 +238,35 @@ def test_the_feed_lists_envelopes_in_store_order(sqlite_hooks: tuple[LiveServer,
         assert [i["position"] for i in only.json()["items"]] == [page["items"][1]["position"]]
         bad = client.get("/domain-events", params={"event_type": "probation-case.nonsense"})
         b.assert_problem(bad, 422, "unknown-event-type")
+
+
+def test_the_cli_lists_replays_and_retries(sqlite_url: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+    from tests.support import TEST_SECRET
+
+    env = {
+        "CASETRAIL_DATABASE_URL": sqlite_url,
+        "CASETRAIL_VAR_DIR": str(tmp_path),
+        "CASETRAIL_JWT_SECRET": TEST_SECRET,
+        "CASETRAIL_ENV": "test",
+        "CASETRAIL_PROJECTIONS": "off",
+        "CASETRAIL_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+        "COLUMNS": "250",
+    }
+    with live_server(sqlite_url, tmp_path, webhook_allowed_hosts="127.0.0.1") as live:
+        with receiver() as rx:
+            subscription_id = subscribe(live, rx)
+        runner = CliRunner()
+        listed = runner.invoke(app, ["subscriptions", "list"], env=env)
+        assert listed.exit_code == 0, listed.output
+        assert subscription_id[:8] in listed.output
+        replayed = runner.invoke(
+            app, ["subscriptions", "replay", subscription_id, "--from", "1"], env=env
+        )
+        assert replayed.exit_code == 0, replayed.output
+        retried = runner.invoke(app, ["subscriptions", "retry", subscription_id], env=env)
+        assert "0 parked deliveries" in retried.output
+        unknown = runner.invoke(app, ["subscriptions", "retry", str(uuid4())], env=env)
+        assert unknown.exit_code == 2
