@@ -59,6 +59,9 @@ ATTEMPTS = Counter(
     ["subscription", "outcome"],  # delivered, failed, parked, gone
 )
 PREFIX_BYTES = 256  # of a receiver's answer, kept for diagnosis; the rest is never read
+# Outcomes are written together: a crash before the write sends those events again, with
+# their webhook-ids (at least once), and a round costs a commit per few dozen deliveries.
+FLUSH_EVERY, FLUSH_SECONDS = 50, 0.05
 
 
 @dataclass(frozen=True)
@@ -216,36 +219,45 @@ class WebhookRelay:
     # -- dispatch: the oldest pending event of each case ---------------------------------------
 
     def dispatch(self, subscription: Subscription) -> float | None:
-        """Send what is due; the seconds until the next delivery falls due (None: none)."""
+        """Send what is due, oldest first, each case in order: a case whose event is not due
+        or has just failed waits for the next round. Outcomes are written in one transaction
+        per few dozen attempts. Returns the seconds until the next delivery falls due."""
         now = datetime.now(UTC)
         next_due: datetime | None = None
-        for row in self._heads(subscription.id):
-            due = row.next_attempt_at
-            if due > now:
+        blocked: set[UUID] = set()
+        outcomes: list[tuple[Any, Answer]] = []
+        flushed = time.monotonic()
+        for row in self._pending(subscription.id):
+            if row.case_id in blocked:
+                continue
+            if row.next_attempt_at > now:
+                blocked.add(row.case_id)
+                due = row.next_attempt_at
                 next_due = due if next_due is None else min(next_due, due)
                 continue
             answer = self.send(subscription, row)
-            if not self.record(subscription, row, answer):
-                return None  # 410: the subscription is disabled
+            outcomes.append((row, answer))
+            if answer.status == 410:
+                self.record(subscription, outcomes)
+                return None  # the subscription is disabled
+            if answer.status is None or not 200 <= answer.status < 300:
+                blocked.add(row.case_id)
+                if row.attempts + 1 < self.settings.max_attempts:
+                    due = now + timedelta(seconds=self.delay(row.attempts + 1, answer))
+                    next_due = due if next_due is None else min(next_due, due)
+            if len(outcomes) >= FLUSH_EVERY or time.monotonic() - flushed > FLUSH_SECONDS:
+                self.record(subscription, outcomes)
+                outcomes, flushed = [], time.monotonic()
+        self.record(subscription, outcomes)
         if next_due is None:
             return None
         return max((next_due - datetime.now(UTC)).total_seconds(), 0.0)
 
-    def _heads(self, subscription_id: UUID) -> list[Any]:
+    def _pending(self, subscription_id: UUID) -> list[Any]:
         d = webhook_deliveries
-        earlier = d.alias("earlier")
         query = (
             sa.select(d)
-            .where(
-                d.c.subscription_id == subscription_id,
-                d.c.status == PENDING,
-                ~sa.exists().where(
-                    earlier.c.subscription_id == subscription_id,
-                    earlier.c.status == PENDING,
-                    earlier.c.case_id == d.c.case_id,
-                    earlier.c.position < d.c.position,
-                ),
-            )
+            .where(d.c.subscription_id == subscription_id, d.c.status == PENDING)
             .order_by(d.c.position)
             .limit(self.settings.batch_size)
         )
@@ -283,46 +295,70 @@ class WebhookRelay:
         except httpx.HTTPError as exc:
             return Answer(None, f"{type(exc).__name__}: {exc}"[:500], "", None)
 
-    def record(self, subscription: Subscription, row: Any, answer: Answer) -> bool:
-        """Write the attempt's outcome; False if the receiver is gone (410: disabled)."""
+    def record(self, subscription: Subscription, outcomes: list[tuple[Any, Answer]]) -> None:
+        """Write the attempts' outcomes in one transaction; a 410 disables the subscription."""
+        if not outcomes:
+            return
         now = datetime.now(UTC)
-        attempts = row.attempts + 1
-        values: dict[str, Any] = {
-            "attempts": attempts,
-            "last_status": answer.status,
-            "last_error": answer.error,
-            "response_prefix": answer.prefix or None,
-        }
         label = str(subscription.id)
-        gone = answer.status == 410
-        if answer.status is not None and 200 <= answer.status < 300:
-            values.update(status=DELIVERED, delivered_at=now)
-            ATTEMPTS.labels(label, "delivered").inc()
-        elif gone:
-            ATTEMPTS.labels(label, "gone").inc()
-        elif attempts >= self.settings.max_attempts:
-            values.update(status=PARKED)
-            ATTEMPTS.labels(label, "parked").inc()
-            logger.warning(
-                "webhook %s: event %s parked after %s attempts", label, row.position, attempts
-            )
-        else:
-            values["next_attempt_at"] = now + timedelta(seconds=self.delay(attempts, answer))
-            ATTEMPTS.labels(label, "failed").inc()
+        rows = []
+        gone = False
+        for row, answer in outcomes:
+            attempts = row.attempts + 1
+            values: dict[str, Any] = {
+                "sid": row.subscription_id,
+                "pos": row.position,
+                "attempts": attempts,
+                "last_status": answer.status,
+                "last_error": answer.error,
+                "response_prefix": answer.prefix or None,
+                "status": PENDING,
+                "delivered_at": None,
+                "next_attempt_at": row.next_attempt_at,
+            }
+            if answer.status is not None and 200 <= answer.status < 300:
+                values.update(status=DELIVERED, delivered_at=now)
+                outcome = "delivered"
+            elif answer.status == 410:
+                gone, outcome = True, "gone"
+            elif attempts >= self.settings.max_attempts:
+                values.update(status=PARKED)
+                outcome = "parked"
+                logger.warning(
+                    "webhook %s: event %s parked after %s attempts", label, row.position, attempts
+                )
+            else:
+                values["next_attempt_at"] = now + timedelta(seconds=self.delay(attempts, answer))
+                outcome = "failed"
+            ATTEMPTS.labels(label, outcome).inc()
+            rows.append({(k if k in ("sid", "pos") else f"v_{k}"): v for k, v in values.items()})
         d = webhook_deliveries
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.update(d)
-                .where(d.c.subscription_id == row.subscription_id, d.c.position == row.position)
-                .values(**values)
+        statement = (
+            sa.update(d)
+            .where(d.c.subscription_id == sa.bindparam("sid"), d.c.position == sa.bindparam("pos"))
+            .values(
+                {
+                    name: sa.bindparam(f"v_{name}")
+                    for name in (
+                        "attempts",
+                        "last_status",
+                        "last_error",
+                        "response_prefix",
+                        "status",
+                        "delivered_at",
+                        "next_attempt_at",
+                    )
+                }
             )
+        )
+        with self.engine.begin() as conn:
+            conn.execute(statement, rows)
             if gone:
                 self.subscriptions.set_status(
                     subscription.id, DISABLED, "the receiver answered 410 Gone", conn
                 )
         if gone:
             logger.warning("webhook %s: the receiver answered 410; disabled", label)
-        return not gone
 
     def delay(self, attempts: int, answer: Answer) -> float:
         """Exponential backoff with jitter (half fixed, half random), or Retry-After if later."""
