@@ -501,7 +501,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000, help="projection catch-up")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backends", default="sqlite,postgres")
-    parser.add_argument("--suites", default="projections,http,queries,rebuild")
+    parser.add_argument("--suites", default="projections,http,queries,rebuild,webhooks")
     parser.add_argument("--clients", default="1,8,32")
     parser.add_argument(
         "--workers", default="1,2", help="API processes for the command figures (first: 1)"
@@ -569,6 +569,11 @@ def main() -> None:
             results["queries"]["postgres"][str(args.national_cases)] = national
     if "rebuild" in suites:
         results["rebuild"] = {b: rebuild_suite(b) for b in backends}
+    if "webhooks" in suites:
+        from bench import webhook_bench
+
+        results["webhooks"] = {b: webhook_bench.run(b, 200, args.sustain_seconds) for b in backends}
+        console.print_json(data=results["webhooks"])
     report(results)
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     # A partial run (one suite, one backend, one scale) replaces only what it measured.
