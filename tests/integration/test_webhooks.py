@@ -3,6 +3,8 @@ verifies them with the `standardwebhooks` package; retries, parking, 410, replay
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -270,3 +272,42 @@ def test_the_cli_lists_replays_and_retries(sqlite_url: str, tmp_path: Path) -> N
         assert "0 parked deliveries" in retried.output
         unknown = runner.invoke(app, ["subscriptions", "retry", str(uuid4())], env=env)
         assert unknown.exit_code == 2
+
+
+def test_the_secret_is_shown_once_and_stored_sealed(sqlite_server: LiveServer) -> None:
+    import sqlalchemy as sa
+
+    from projections.schema import webhook_subscriptions
+
+    with sqlite_server.client("hooks-1", "integration") as client:
+        made = client.post(
+            "/subscriptions",
+            json={
+                "url": "https://hooks.example/ct",
+                "event_types": ["probation-case.registration.added"],
+                "description": "MAPPA partner",
+            },
+        )
+        assert made.status_code == 201, made.text
+        created = made.json()
+        secret, subscription_id = created["secret"], created["id"]
+        assert len(base64.b64decode(secret.removeprefix("whsec_"))) == 32
+        listed = client.get("/subscriptions").json()["items"]
+        shown = client.get(f"/subscriptions/{subscription_id}").json()
+        assert [i["id"] for i in listed] == [subscription_id]
+        assert secret not in json.dumps(listed) + json.dumps(shown)
+        assert shown["event_types"] == ["probation-case.registration.added"]
+        with sqlite_server.container.engine.connect() as conn:
+            stored = conn.execute(sa.select(webhook_subscriptions.c.secret)).scalar_one()
+        assert secret.encode() not in bytes(stored)
+        assert secret.removeprefix("whsec_").encode() not in bytes(stored)
+        bad = client.post(
+            "/subscriptions", json={"url": "https://hooks.example/x", "event_types": ["nope"]}
+        )
+        b.assert_problem(bad, 422, "unknown-event-type")
+        ended = client.delete(f"/subscriptions/{subscription_id}")
+        assert ended.status_code == 200, ended.text
+        assert ended.json()["status"] == "deleted"
+        b.assert_problem(client.get(f"/subscriptions/{subscription_id}"), 404, "not-found")
+        assert client.get("/subscriptions").json()["items"] == []
+        b.assert_problem(client.delete(f"/subscriptions/{subscription_id}"), 404, "not-found")
