@@ -43,6 +43,8 @@ class Receiver:
     secret: str = ""
     script: Script = always_ok
     delay: float = 0.0
+    pauses: list[float] = field(default_factory=list)  # per request, before answering
+    requests: int = 0
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -56,8 +58,11 @@ class Receiver:
         except WebhookVerificationError:
             verified = False
         envelope = json.loads(body)
-        if self.delay:
-            time.sleep(self.delay)
+        with self.lock:
+            n, self.requests = self.requests, self.requests + 1
+        pause = self.pauses[n] if n < len(self.pauses) else self.delay
+        if pause:
+            time.sleep(pause)
         with self.lock:
             status, extra = self.script(list(self.received), envelope) if verified else (401, {})
             self.received.append(

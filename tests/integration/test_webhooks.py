@@ -311,3 +311,20 @@ def test_the_secret_is_shown_once_and_stored_sealed(sqlite_server: LiveServer) -
         b.assert_problem(client.get(f"/subscriptions/{subscription_id}"), 404, "not-found")
         assert client.get("/subscriptions").json()["items"] == []
         b.assert_problem(client.delete(f"/subscriptions/{subscription_id}"), 404, "not-found")
+
+
+def test_an_attempt_that_times_out_is_retried(sqlite_url: str, tmp_path: Path) -> None:
+    settings = {**FAST, "webhook_timeout_seconds": 0.3}
+    with live_server(sqlite_url, tmp_path, **settings) as live, receiver() as rx:
+        rx.pauses = [1.0]  # longer than the timeout: the relay gives up on the first attempt
+        subscription_id = subscribe(live, rx)
+        with casework(live) as po:
+            b.open_case(po, crn="W100006")
+        rx.wait_for(lambda got: len(got) >= 2)
+        assert len({r.webhook_id for r in rx.received}) == 1
+        with live.client("hooks-1", "integration") as client:
+            rx.wait_for(
+                lambda _: client.get(f"/subscriptions/{subscription_id}").json()["delivered"] == 1
+            )
+            items = client.get(f"/subscriptions/{subscription_id}/deliveries").json()["items"]
+        assert [(i["status"], i["attempts"]) for i in items] == [("delivered", 2)]
