@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,18 @@ def subscribe(live: LiveServer, rx: Receiver, **body: Any) -> str:
     return subscription_id
 
 
+def settled(live: LiveServer, subscription_id: str, *, delivered: int) -> dict[str, Any]:
+    """The subscription once the relay has written ``delivered`` outcomes (it writes them just
+    after the receiver answers)."""
+    deadline = time.monotonic() + 10
+    with live.client("hooks-1", "integration") as client:
+        while True:
+            detail: dict[str, Any] = client.get(f"/subscriptions/{subscription_id}").json()
+            if detail["delivered"] >= delivered or time.monotonic() > deadline:
+                return detail
+            time.sleep(0.02)
+
+
 def casework(live: LiveServer) -> httpx.Client:
     return live.client("po1", "practitioner", teams=(b.T1,))
 
@@ -81,6 +94,7 @@ def test_events_arrive_signed_in_order_and_verify_with_standardwebhooks(
     assert first["personReference"]["identifiers"] == [{"type": "CRN", "value": "W100001"}]
     assert first["detailUrl"].startswith(f"https://casetrail.example/cases/{case_id}/events")
     assert "Jo Bloggs" not in str([r.envelope for r in got])
+    settled(live, subscription_id, delivered=3)
     with live.client("hooks-1", "integration") as client:
         page = client.get(f"/subscriptions/{subscription_id}/deliveries", params={"limit": 10})
         detail = client.get(f"/subscriptions/{subscription_id}").json()
@@ -106,6 +120,7 @@ def test_a_receiver_that_fails_then_recovers_gets_the_event_with_one_webhook_id(
     rx.wait_for(lambda got: any(200 <= r.answered < 300 for r in got))
     assert [r.answered for r in rx.received] == [503, 503, 200]
     assert len({r.webhook_id for r in rx.received}) == 1
+    settled(live, subscription_id, delivered=1)
     with live.client("hooks-1", "integration") as client:
         items = client.get(f"/subscriptions/{subscription_id}/deliveries").json()["items"]
     assert [(i["status"], i["attempts"], i["last_status"]) for i in items] == [
@@ -142,6 +157,7 @@ def test_an_event_that_always_fails_is_parked_and_the_case_goes_on(
         ("induction", 500),
         ("supervision-appointment", 200),
     ]
+    settled(live, subscription_id, delivered=2)
     with live.client("hooks-1", "integration") as client:
         parked = client.get(f"/subscriptions/{subscription_id}/deliveries?status=parked").json()
         assert [i["attempts"] for i in parked["items"]] == [3]
@@ -167,9 +183,13 @@ def test_410_disables_the_subscription(sqlite_hooks: tuple[LiveServer, Receiver]
         rx.wait_for(lambda got: len(got) >= 1)
         b.command(po, f"/cases/{case_id}/inductions", b.induction())
     with live.client("hooks-1", "integration") as client:
-        detail = client.get(f"/subscriptions/{subscription_id}").json()
-        assert detail["status"] == "disabled"
-        assert "410" in detail["status_reason"]
+
+        def detail() -> dict[str, Any]:
+            found: dict[str, Any] = client.get(f"/subscriptions/{subscription_id}").json()
+            return found
+
+        rx.wait_for(lambda _: detail()["status"] == "disabled")  # the outcome is written
+        assert "410" in detail()["status_reason"]
         rx.script = lambda _seen, _envelope: (200, {})
         assert len(rx.received) == 1  # nothing more was sent to a receiver that is gone
         # A replay makes it active again and sends from that position on, same ids.
@@ -322,9 +342,7 @@ def test_an_attempt_that_times_out_is_retried(sqlite_url: str, tmp_path: Path) -
             b.open_case(po, crn="W100006")
         rx.wait_for(lambda got: len(got) >= 2)
         assert len({r.webhook_id for r in rx.received}) == 1
+        settled(live, subscription_id, delivered=1)
         with live.client("hooks-1", "integration") as client:
-            rx.wait_for(
-                lambda _: client.get(f"/subscriptions/{subscription_id}").json()["delivered"] == 1
-            )
             items = client.get(f"/subscriptions/{subscription_id}/deliveries").json()["items"]
         assert [(i["status"], i["attempts"]) for i in items] == [("delivered", 2)]
