@@ -146,6 +146,10 @@ class WebhookRelay:
             while not stop.is_set():
                 try:
                     wait = self.step(idle_wait)
+                except tracking.FencedError:
+                    # A replay moved a subscription's position under this round: read again.
+                    logger.info("webhook relay: a position moved (a replay); re-reading")
+                    wait = 0.0
                 except Exception:
                     logger.exception("webhook relay: a round failed; retrying shortly")
                     wait = 1.0
