@@ -9,11 +9,16 @@ import sqlalchemy as sa
 from api.auth import TokenVerifier, build_verifier
 from api.ratelimit import CommandRateLimit
 from application.access_log import AccessLog
+from application.masters import subkey
 from application.migrate import upgrade
 from application.service import CaseTrail, Clock
 from application.settings import Settings
+from projections.coordination import Waker
 from projections.database import make_engine
+from projections.domain_events import DomainEventFeed
+from projections.relay import RelaySettings, WebhookRelay
 from projections.system import ProjectionSystem
+from projections.webhooks import SecretBox, Subscriptions
 
 
 @dataclass
@@ -26,6 +31,8 @@ class Container:
     engine: sa.Engine
     projections: ProjectionSystem
     rate_limit: CommandRateLimit | None = None
+    feed: DomainEventFeed | None = None  # the domain-event feed (GET /domain-events)
+    subscriptions: Subscriptions | None = None  # webhook subscriptions
 
     def close(self) -> None:
         self.projections.stop()
@@ -61,6 +68,7 @@ def build(
     app.access_log = AccessLog(engine, app.chain_key)
     if migrate:
         app.access_log.chain_unlinked()
+    feed, subscriptions = _webhooks(settings, app, engine, projections)
     return Container(
         settings=settings,
         app=app,
@@ -68,4 +76,33 @@ def build(
         engine=engine,
         projections=projections,
         rate_limit=CommandRateLimit(settings.rate_limit) if settings.rate_limit else None,
+        feed=feed,
+        subscriptions=subscriptions,
     )
+
+
+def _webhooks(
+    settings: Settings, app: CaseTrail, engine: sa.Engine, projections: ProjectionSystem
+) -> tuple[DomainEventFeed, Subscriptions]:
+    """The domain-event feed, the subscriptions, and the relay that runs beside the read
+    models (on their engine, with their locks), wherever they run."""
+    # Under the payload key (itself wrapped by the master), so a master-key rotation re-wraps
+    # it and the secrets stay readable without being re-encrypted.
+    box = SecretBox(subkey(app.keys.payload_key(), "webhook secrets"))
+    mapper = app.projection_mapper()
+    feed = DomainEventFeed(app.recorder, mapper, public_url=settings.public_url)
+    relay_feed = DomainEventFeed(app.recorder, mapper, public_url=settings.public_url)
+    projections.relay = WebhookRelay(
+        projections.engine,
+        relay_feed,
+        Subscriptions(projections.engine, box),
+        waker=Waker(projections.engine, projections.channel),
+        settings=RelaySettings(
+            allowed_hosts=settings.allowed_webhook_hosts,
+            timeout=settings.webhook_timeout_seconds,
+            max_attempts=settings.webhook_max_attempts,
+            backoff=settings.webhook_backoff_seconds,
+            backoff_max=settings.webhook_backoff_max_seconds,
+        ),
+    )
+    return feed, Subscriptions(engine, box)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from api.cli_keys import keys_app
+from api.cli_subscriptions import app as subscriptions_app
 from application.access import ROLES
 from application.settings import Settings
 
@@ -22,6 +23,7 @@ app.add_typer(db_app, name="db")
 projections_app = typer.Typer(help="Read-model projections.", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
 app.add_typer(keys_app, name="keys")
+app.add_typer(subscriptions_app, name="subscriptions")
 
 
 @contextmanager

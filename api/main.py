@@ -14,7 +14,17 @@ from api import problems
 from api.bootstrap import Container, build
 from api.observability import RequestContextMiddleware
 from api.operation_ids import operation_id
-from api.routes import audit, cases, casework, ops, oversight, people, read_models, staff
+from api.routes import (
+    audit,
+    cases,
+    casework,
+    integration,
+    ops,
+    oversight,
+    people,
+    read_models,
+    staff,
+)
 from application.settings import Settings
 
 DESCRIPTION = """Event-sourced case supervision for the Probation Service.
@@ -50,7 +60,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     )
     app.state.container = container
     problems.install(app)
-    for module in (casework, cases, audit, read_models, oversight, staff, people, ops):
+    for module in (casework, cases, audit, read_models, oversight, staff, people, ops, integration):
         app.include_router(module.router)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=container.settings.max_body_bytes)
     app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]

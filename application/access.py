@@ -180,3 +180,9 @@ def indicator_scope(actor: Actor, team: str | None, pdu: str | None = None) -> R
     if not actor.has(SPO) and pdu is not None and pdu not in actor.pdus:
         raise AccessDeniedError(f"you are not the Head of PDU {pdu!r}")
     return scope
+
+
+def check_integration(actor: Actor) -> None:
+    """The domain-event feed and webhook subscriptions: integration clients and admins."""
+    if not actor.has(INTEGRATION, ADMIN):
+        raise AccessDeniedError("domain events and webhooks are for integration and admin")

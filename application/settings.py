@@ -103,6 +103,20 @@ class Settings(BaseSettings):
     rate_limit: str | None = Field(
         default=None, description="per-token command rate limit, e.g. 600/minute; off if unset"
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="the API's public base URL: domain events' detailUrl starts with it",
+    )
+    webhook_allowed_hosts: str = Field(
+        default="",
+        description="comma-separated hosts a webhook may use over http or at a private address",
+    )
+    webhook_max_attempts: int = Field(default=8, ge=1, description="attempts before parking")
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    webhook_backoff_seconds: float = Field(
+        default=1.0, ge=0, description="first retry delay; doubles per attempt, with jitter"
+    )
+    webhook_backoff_max_seconds: float = Field(default=3600.0, ge=0)
     log_level: str = "INFO"
     log_json: bool | None = Field(default=None, description="JSON logs; default on in production")
 
@@ -116,6 +130,12 @@ class Settings(BaseSettings):
     @property
     def is_postgres(self) -> bool:
         return self.database_url.startswith("postgresql")
+
+    @property
+    def allowed_webhook_hosts(self) -> frozenset[str]:
+        return frozenset(
+            h.strip().lower() for h in self.webhook_allowed_hosts.split(",") if h.strip()
+        )
 
     @property
     def effective_pool_size(self) -> int:

@@ -505,7 +505,7 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument(
         "--suites",
-        default="projections,http,queries,rebuild,keys,accesslog",
+        default="projections,http,queries,rebuild,keys,accesslog,webhooks",
         help="comma-separated",
     )
     parser.add_argument("--clients", default="1,8,32")
@@ -587,6 +587,11 @@ def main() -> None:
                 finally:
                     container.close()
             console.print(f"access log ({b}): {results['accesslog'][b]}")
+    if "webhooks" in suites:
+        from bench import webhook_bench
+
+        results["webhooks"] = {b: webhook_bench.run(b, 200, args.sustain_seconds) for b in backends}
+        console.print_json(data=results["webhooks"])
     report(results)
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     # A partial run (one suite, one backend, one scale) replaces only what it measured.

@@ -203,3 +203,39 @@ oversight_items = sa.Table(
     sa.Column("since_on", sa.Date, nullable=False),
     sa.Index("ix_oversight_items_team", "generation", "team", "rule", "since_on"),
 )
+
+# -- webhooks (projections/webhooks.py, relay.py): subscriptions and their deliveries --------
+
+webhook_subscriptions = sa.Table(
+    "webhook_subscriptions",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("event_types", sa.JSON, nullable=False),  # [] = every event type
+    sa.Column("description", sa.String(500), nullable=False),
+    sa.Column("secret", sa.LargeBinary, nullable=False),  # AES-GCM sealed
+    sa.Column("status", sa.String(20), nullable=False),  # active, disabled, deleted
+    sa.Column("status_reason", sa.String(500)),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("subscription_id", sa.Uuid, primary_key=True),
+    sa.Column("position", sa.BigInteger, primary_key=True),
+    sa.Column("case_id", sa.Uuid, nullable=False),
+    sa.Column("event_type", sa.String(100), nullable=False),
+    sa.Column("webhook_id", sa.String(100), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # pending, delivered, parked
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime(), nullable=False),
+    sa.Column("last_status", sa.Integer),
+    sa.Column("last_error", sa.String(500)),
+    sa.Column("response_prefix", sa.String(500)),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("delivered_at", UTCDateTime()),
+    sa.Index("ix_webhook_deliveries_status", "subscription_id", "status", "case_id", "position"),
+)

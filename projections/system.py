@@ -20,6 +20,7 @@ from projections.coordination import Waker, notify_channel
 from projections.group import GroupRunner
 from projections.history import CaseHistory
 from projections.oversight import OversightProjection
+from projections.relay import WebhookRelay
 from projections.runner import BatchResult, Progress, Runner, rebuild, wait_for
 from projections.staff_directory import StaffDirectoryProjection
 
@@ -86,6 +87,9 @@ class ProjectionSystem:
         )
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
+        # The webhook relay (projections/relay.py), set by the composition root: it runs
+        # wherever the read models run, with the same locks and standbys.
+        self.relay: WebhookRelay | None = None
 
     def setup(self) -> None:
         """Create each projection's live generation if it has none (idempotent)."""
@@ -114,6 +118,8 @@ class ProjectionSystem:
 
     def wake(self) -> None:
         self.group.waker.wake()
+        if self.relay is not None:
+            self.relay.wake()
 
     def start(self) -> None:
         """Keep every projection up to date in one daemon thread (embedded mode, and the
@@ -127,6 +133,12 @@ class ProjectionSystem:
         )
         thread.start()
         self.threads.append(thread)
+        if self.relay is not None:
+            relay = threading.Thread(
+                target=self.relay.run_forever, args=(self.stop_event,), name="webhooks", daemon=True
+            )
+            relay.start()
+            self.threads.append(relay)
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stop_event.set()

@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
 from api import schemas as s
 from api.deps import ContainerDep
+from api.routes.integration import record_webhook_metrics
 
 router = APIRouter(tags=["operations"])
 LAG = Gauge("casetrail_projection_lag_events", "Events not yet applied", ["projection"])
@@ -55,8 +56,9 @@ def get_readiness(container: ContainerDep) -> Any:
     },
 )
 def get_metrics(container: ContainerDep) -> Response:
-    """Prometheus metrics: HTTP requests and latency, projection lag and throughput."""
+    """Prometheus metrics: HTTP requests and latency, projection and webhook lag, throughput."""
     for status in container.projections.status():
         LAG.labels(status.projection).set(status.lag_events)
         LAG_SECONDS.labels(status.projection).set(status.lag_seconds)
+    record_webhook_metrics(container)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

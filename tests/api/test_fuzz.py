@@ -294,6 +294,7 @@ PATH_VALUES = {
     "appointment_id": "a1",
     "referral_id": "r1",
     "crn": "X000001",
+    "subscription_id": "00000000-0000-4000-8000-000000000000",
 }
 
 

@@ -16,6 +16,14 @@ from api.operation_ids import operation_id
 from tests.api.conftest import operations
 
 PINNED = {
+    ("get", "/domain-events"): "listDomainEvents",
+    ("get", "/subscriptions"): "listSubscriptions",
+    ("post", "/subscriptions"): "createSubscription",
+    ("get", "/subscriptions/{subscription_id}"): "getSubscription",
+    ("delete", "/subscriptions/{subscription_id}"): "deleteSubscription",
+    ("get", "/subscriptions/{subscription_id}/deliveries"): "listDeliveries",
+    ("post", "/subscriptions/{subscription_id}/replay"): "replaySubscription",
+    ("post", "/subscriptions/{subscription_id}/parked/retry"): "retryParkedDeliveries",
     ("get", "/audit/access/integrity"): "getAccessLogIntegrity",
     ("post", "/cases"): "openCase",
     ("get", "/cases"): "listCases",

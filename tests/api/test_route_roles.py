@@ -106,6 +106,7 @@ TEAM_STATISTICS = rule("team statistics", spo=(ALLOW, DENY), pdu_head=ALLOW, aud
 ADMIN_ONLY = rule("admin only", admin=ALLOW)
 SIGNED_IN = rule("any signed-in user", **dict.fromkeys(ROLES, ALLOW))
 OPEN = rule("open", anonymous=ALLOW, **dict.fromkeys(ROLES, ALLOW))
+INTEGRATION_ONLY = rule("integration", admin=ALLOW, integration=ALLOW)
 
 ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/cases"): OPEN_CASE,
@@ -153,6 +154,14 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/health"): OPEN,
     ("GET", "/ready"): OPEN,
     ("GET", "/metrics"): OPEN,
+    ("GET", "/domain-events"): INTEGRATION_ONLY,
+    ("POST", "/subscriptions"): INTEGRATION_ONLY,
+    ("GET", "/subscriptions"): INTEGRATION_ONLY,
+    ("GET", "/subscriptions/{subscription_id}"): INTEGRATION_ONLY,
+    ("DELETE", "/subscriptions/{subscription_id}"): INTEGRATION_ONLY,
+    ("GET", "/subscriptions/{subscription_id}/deliveries"): INTEGRATION_ONLY,
+    ("POST", "/subscriptions/{subscription_id}/replay"): INTEGRATION_ONLY,
+    ("POST", "/subscriptions/{subscription_id}/parked/retry"): INTEGRATION_ONLY,
 }
 
 # -- how each route is called ----------------------------------------------------------------
@@ -240,6 +249,7 @@ class World:
     auditor: httpx.Client
     case_id: str
     crn: str
+    subscription_id: str = ""
     serial: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def unique(self, letter: str) -> str:
@@ -257,6 +267,13 @@ class World:
             if all(p["position"] >= head for p in ready["projections"].values()):
                 return
             time.sleep(0.02)
+
+    def fresh_subscription(self) -> str:
+        with self.live.client("admin1", ADMIN) as admin:
+            response = admin.post("/subscriptions", json={"url": "https://hooks.example/ct"})
+        assert response.status_code == 201, response.text
+        subscription_id: str = response.json()["id"]
+        return subscription_id
 
     def fresh_case(self, command: Command | None = None, *, crn: str | None = None) -> str:
         licence = command is not None and command.licence
@@ -285,7 +302,9 @@ def _seed(live: LiveServer) -> World:
         ("/significant-events", b.significant_event()),
     ):
         b.command(prep, f"/cases/{case_id}{suffix}", body)
-    return World(live, prep, live.client("auditor1", AUDITOR), case_id, crn)
+    world = World(live, prep, live.client("auditor1", AUDITOR), case_id, crn)
+    world.subscription_id = world.fresh_subscription()
+    return world
 
 
 @pytest.fixture(scope="module")
@@ -320,10 +339,20 @@ def build_call(world: World, method: str, template: str, *, allowed: bool) -> Ca
         "referral_id": "r1",
         "staff_id": "po1",
         "crn": world.crn,
+        "subscription_id": world.subscription_id,
     }
     body: dict[str, Any] | None = None
     success = 200
-    if method == "POST":
+    if method == "DELETE":
+        if allowed:  # delete a subscription of its own, never the seed's
+            path_values["subscription_id"] = world.fresh_subscription()
+    elif template == "/subscriptions" and method == "POST":
+        body, success = {"url": "https://hooks.example/new"}, 201
+    elif template == "/subscriptions/{subscription_id}/replay":
+        body, success = {"from_position": 1}, 202
+    elif template == "/subscriptions/{subscription_id}/parked/retry":
+        body = {}
+    elif method == "POST":
         success = 201
         suffix = template.removeprefix("/cases/{case_id}")
         if template == "/cases":
