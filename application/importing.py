@@ -172,4 +172,5 @@ def _save(app: CaseTrail, decided: Sequence[tuple[CaseHistory, Case]]) -> None:
         )
         for history, case in decided
     ]
+    app.keys.create_many([(case.id, history.opening.crn) for history, case in decided])
     app.save(*(case for _, case in decided), imports=imports)

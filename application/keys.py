@@ -126,6 +126,25 @@ class KeyStore:
             )
         return self._remember(DataKey(aggregate_id, key))
 
+    def create_many(self, cases: list[tuple[UUID, str]]) -> None:
+        """Keys for many new cases (case id, CRN) in one transaction, one commit: a bulk import
+        would otherwise commit once per case for its key alone. A case that has a key already
+        keeps it; the keys are read back on first use, so a concurrent writer's key wins."""
+        rows = []
+        for aggregate_id, crn in cases:
+            key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+            nonce = os.urandom(12)
+            wrapped = nonce + self.wrapping.encrypt(nonce, key, aggregate_id.bytes)
+            rows.append((self._id(aggregate_id), crn, wrapped, datetime.now(UTC)))
+        with self.datastore.transaction(commit=True) as c:
+            c.executemany(
+                self._sql(
+                    f"INSERT INTO {DATA_KEYS_TABLE} (aggregate_id, crn, wrapped, created_at)"
+                    " VALUES (%s, %s, %s, %s) ON CONFLICT (aggregate_id) DO NOTHING"
+                ),
+                rows,
+            )
+
     def destroy(self, crn: str, reason: str) -> list[UUID]:
         """Destroy the keys of every case of ``crn``; the case ids they belonged to."""
         # Write first: SQLite then takes the write lock at once (waiting for it if need be),
