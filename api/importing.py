@@ -356,10 +356,10 @@ def _refusal(number: int, source_id: str, refused: ActionRefusedError) -> Proble
 
 
 def _source_id(text: str | bytes) -> str | None:
-    """The line's source id if it can be read at all, for the report."""
+    """The line's source id if it can be read at all (and only once), for the report."""
     try:
-        raw = json.loads(text)
-    except (ValueError, RecursionError):
+        raw = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except (ValueError, RecursionError, LineError):
         return None
     source_id = raw.get("source_id") if isinstance(raw, dict) else None
     return source_id if isinstance(source_id, str) else None
