@@ -335,15 +335,22 @@ def import_(
         str, typer.Option(help="who recorded what a line does not attribute (actor_id)")
     ] = "casetrail-import",
     batch_events: Annotated[int, typer.Option(min=1, help="events per transaction")] = 2000,
+    jobs: Annotated[
+        int,
+        typer.Option(min=0, max=32, help="worker processes for a file (0: one per CPU, up to 4)"),
+    ] = 0,
 ) -> None:
     """Import case histories: each case decided by the aggregate, saved whole or not at all.
 
     Cases imported before (by source_id) are skipped. Refused lines go to FILE.errors.ndjson
     (standard error for -). The last line is the summary; exit status 3 if any was rejected.
     """
+    import os
+
     from api.import_command import run_import
 
-    rejected = run_import(file, actor=actor, batch_events=batch_events)
+    workers = jobs or min(os.cpu_count() or 1, 4)
+    rejected = run_import(file, actor=actor, batch_events=batch_events, jobs=workers)
     if rejected:
         raise typer.Exit(3)
 

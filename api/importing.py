@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictStr, ValidationError
@@ -249,7 +249,6 @@ class Summary:
     events: int = 0
     skipped: int = 0
     rejected: int = 0
-    problems: list[Problem] = field(default_factory=list)
 
     @property
     def line(self) -> str:
@@ -280,8 +279,14 @@ class Importer:
         self.summary = Summary()
 
     def run(self, lines: Iterable[str | bytes], progress: Progress | None = None) -> Summary:
+        return self.run_numbered(enumerate(lines, 1), progress)
+
+    def run_numbered(
+        self, lines: Iterable[tuple[int, str | bytes]], progress: Progress | None = None
+    ) -> Summary:
+        """As ``run``, for lines that carry their own numbers (a shard of a file)."""
         done = 0
-        for chunk in _chunks(enumerate(lines, 1), CHUNK_LINES):
+        for chunk in _chunks(lines, CHUNK_LINES):
             self._chunk(chunk)
             done += len(chunk)
             if progress is not None:
