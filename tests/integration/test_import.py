@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from api.bootstrap import Container, build
 from api.cli import app as cli
+from api.import_command import shard_of
 from api.importing import CHUNK_LINES, Importer, Problem
 from application import importing
 from application.access import AUDITOR, Actor
@@ -354,3 +355,23 @@ def test_the_cli_exits_0_when_nothing_was_rejected(cli_env: Path) -> None:
 
     assert result.exit_code == 0, result.output
     assert not (cli_env / "ok.ndjson.errors.ndjson").exists()
+
+
+def test_workers_take_a_crn_s_lines_together_so_a_duplicate_crn_is_still_caught(
+    cli_env: Path,
+) -> None:
+    lines = [case_line(f"ndelius:{n}", f"X00000{n}", *SUPERVISED) for n in range(1, 7)]
+    lines.append(case_line("ndelius:7", "X000003", SUPERVISED[0]))  # the CRN of line 3
+    source = cli_env / "history.ndjson"
+    source.write_text("\n".join(lines) + "\n")
+
+    result = CliRunner().invoke(cli, ["import", str(source), "--jobs", "3"])
+
+    assert result.exit_code == 3, result.output
+    assert result.output.strip().splitlines()[-1] == (
+        "imported 6 cases (30 events), skipped 0, rejected 1"
+    )
+    [error] = (cli_env / "history.ndjson.errors.ndjson").read_text().splitlines()
+    assert json.loads(error)["line"] == 7
+    assert json.loads(error)["type"].endswith("/duplicate-crn")
+    assert len({shard_of(n, line.encode(), 3) for n, line in enumerate(lines, 1)}) > 1
