@@ -10,6 +10,7 @@ store orders their writes as it orders any writers'.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import queue
 import re
@@ -100,7 +101,10 @@ def _in_workers(
     jobs: int,
 ) -> Summary:
     build(Settings()).close()  # migrate once, before the workers start
-    context = multiprocessing.get_context("spawn")
+    # Fork where there is one: a spawned worker spends seconds importing the service again.
+    # Nothing here holds a thread or a connection by now (the container above is closed).
+    methods = multiprocessing.get_all_start_methods()
+    context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     messages: Any = context.Queue(maxsize=10_000)
     workers = [
         context.Process(
@@ -146,6 +150,7 @@ def shard_of(number: int, line: bytes, jobs: int) -> int:
 
 def _worker(path: str, shard: int, jobs: int, actor: str, batch_events: int, out: Any) -> None:
     container = build(Settings(), migrate=False)
+    gc.freeze()  # what start-up made stays: later collections need not scan it
     try:
         importer = Importer(
             container.app,
