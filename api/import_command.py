@@ -25,7 +25,8 @@ import typer
 
 from api.bootstrap import build
 from api.cli import rate_bar
-from api.importing import Importer, Problem, Summary, count_lines
+from api.import_format import Problem
+from api.importing import Importer, Summary, count_lines
 from application.importing import ImportLedger
 from application.settings import Settings
 

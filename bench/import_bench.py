@@ -46,8 +46,10 @@ def import_once(url: str, path: Path, workdir: Path) -> dict[str, Any]:
         [sys.executable, "-m", "bench.import_bench", url, str(path), str(workdir)],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"the import failed ({done.returncode}): {done.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 

@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 from api.bootstrap import Container, build
 from api.cli import app as cli
 from api.import_command import shard_of
-from api.importing import CHUNK_LINES, Importer, Problem
+from api.import_format import Problem
+from api.importing import CHUNK_LINES, Importer
 from application import importing
 from application.access import AUDITOR, Actor
 from application.errors import NotFoundError
