@@ -107,9 +107,13 @@ def _in_workers(
     methods = multiprocessing.get_all_start_methods()
     context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     messages: Any = context.Queue(maxsize=10_000)
+    # One worker at a time sets up: the library creates its tables (IF NOT EXISTS) on start,
+    # and PostgreSQL refuses two such catalog updates at once ("tuple concurrently updated").
+    setting_up = context.Lock()
     workers = [
         context.Process(
-            target=_worker, args=(str(path), shard, jobs, actor, batch_events, messages)
+            target=_worker,
+            args=(str(path), shard, jobs, actor, batch_events, messages, setting_up),
         )
         for shard in range(jobs)
     ]
@@ -149,8 +153,11 @@ def shard_of(number: int, line: bytes, jobs: int) -> int:
     return (zlib.crc32(found.group(1)) if found else number) % jobs
 
 
-def _worker(path: str, shard: int, jobs: int, actor: str, batch_events: int, out: Any) -> None:
-    container = build(Settings(), migrate=False)
+def _worker(
+    path: str, shard: int, jobs: int, actor: str, batch_events: int, out: Any, setting_up: Any
+) -> None:
+    with setting_up:
+        container = build(Settings(), migrate=False)
     gc.freeze()  # what start-up made stays: later collections need not scan it
     try:
         importer = Importer(
