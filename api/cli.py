@@ -423,6 +423,33 @@ def projections_status() -> None:
         container.close()
 
 
+@app.command("import")
+def import_(
+    file: Annotated[str, typer.Argument(help="NDJSON, one case a line; - for standard input")],
+    actor: Annotated[
+        str, typer.Option(help="who recorded what a line does not attribute (actor_id)")
+    ] = "casetrail-import",
+    batch_events: Annotated[int, typer.Option(min=1, help="events per transaction")] = 2000,
+    jobs: Annotated[
+        int,
+        typer.Option(min=0, max=32, help="worker processes for a file (0: one per CPU, up to 4)"),
+    ] = 0,
+) -> None:
+    """Import case histories: each case decided by the aggregate, saved whole or not at all.
+
+    Cases imported before (by source_id) are skipped. Refused lines go to FILE.errors.ndjson
+    (standard error for -). The last line is the summary; exit status 3 if any was rejected.
+    """
+    import os
+
+    from api.import_command import run_import
+
+    workers = jobs or min(os.cpu_count() or 1, 4)
+    rejected = run_import(file, actor=actor, batch_events=batch_events, jobs=workers)
+    if rejected:
+        raise typer.Exit(3)
+
+
 @app.command()
 def demo(
     pdu: Annotated[str, typer.Option(help="PDU code; its teams are PDU-01, PDU-02, ...")] = "SHF",
@@ -438,10 +465,25 @@ def demo(
             "execute: every command through the application's execute, as the API"
         ),
     ] = "aggregate",
+    export: Annotated[
+        str | None,
+        typer.Option(help="write the PDU to FILE as a `casetrail import` file instead of loading"),
+    ] = None,
 ) -> None:
     """Load a synthetic PDU whose distributions follow HMIP's inspection of Sheffield PDU."""
-    from demo.cli import load
+    from demo.cli import export_file, load
 
+    if export is not None:
+        export_file(
+            export,
+            pdu=pdu,
+            cases=cases,
+            practitioners=practitioners,
+            teams=teams,
+            months=months,
+            seed=seed,
+        )
+        return
     load(
         pdu=pdu,
         cases=cases,

@@ -138,6 +138,32 @@ class KeyStore:
             self.cache.put(aggregate_id, data_key, generation)
         return data_key
 
+    def create_many(self, cases: list[tuple[UUID, str]]) -> None:
+        """Keys for many new cases (case id, CRN) in one transaction, one commit: a bulk import
+        would otherwise commit once per case for its key alone. A case that has a key already
+        keeps it; the keys are read back on first use, so a concurrent writer's key wins."""
+        current = self.masters.current
+        now = datetime.now(UTC)
+        rows = [
+            (
+                self.db_id(aggregate_id),
+                crn,
+                current.wrap(AESGCM.generate_key(bit_length=KEY_BYTES * 8), aggregate_id.bytes),
+                current.fingerprint,
+                now,
+            )
+            for aggregate_id, crn in cases
+        ]
+        with self.datastore.transaction(commit=True) as c:
+            c.executemany(
+                self.sql(
+                    f"INSERT INTO {DATA_KEYS_TABLE} "
+                    "(aggregate_id, crn, wrapped, wrapped_by, created_at)"
+                    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (aggregate_id) DO NOTHING"
+                ),
+                rows,
+            )
+
     def destroy(self, crn: str, reason: str) -> list[UUID]:
         """Destroy the keys of every case of ``crn``; the case ids they belonged to. Every
         process stops using its copies at once (see ``application/key_watch.py``)."""

@@ -90,3 +90,19 @@ key_generation = sa.Table(  # one row: how many times keys have been destroyed
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("generation", sa.BigInteger, nullable=False),
 )
+
+imported_cases = sa.Table(
+    "imported_cases",
+    metadata,
+    sa.Column("source_id", sa.String(200), primary_key=True),
+    sa.Column("case_id", sa.Uuid, nullable=False),
+    sa.Column("crn", sa.String(7), nullable=False),
+    sa.Column("events", sa.Integer, nullable=False),
+    sa.Column(
+        "imported_at",
+        sa.DateTime(timezone=True),
+        nullable=False,
+        server_default=sa.text("CURRENT_TIMESTAMP"),
+    ),
+    sa.Index("ix_imported_cases_crn", "crn"),
+)

@@ -52,6 +52,7 @@ from sqlalchemy.engine import make_url
 from application.integrity import CHAIN_TABLE, GENESIS, link
 
 IDEMPOTENCY_TABLE = "idempotency_keys"
+IMPORTED_TABLE = "imported_cases"
 logger = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -305,6 +306,16 @@ class IdempotencyRecord:
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class ImportRecord:
+    """A case brought in by ``casetrail import``: stored with its events, so a re-run skips it."""
+
+    source_id: str
+    case_id: UUID
+    crn: str
+    events: int
+
+
 class SQLiteCaseRecorder(_Chained, SQLiteApplicationRecorder):
     """SQLite recorder that also stores chain links and the command's idempotency key."""
 
@@ -332,6 +343,13 @@ class SQLiteCaseRecorder(_Chained, SQLiteApplicationRecorder):
                 "(actor_id, key, request_hash, aggregate_id, version, status) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 record.insert_params(),
+            )
+        imports: Sequence[ImportRecord] = kwargs.get("imports", ())
+        if imports:
+            c.executemany(
+                f"INSERT INTO {IMPORTED_TABLE} (source_id, case_id, crn, events) "
+                "VALUES (?, ?, ?, ?)",
+                [(i.source_id, i.case_id.hex, i.crn, i.events) for i in imports],
             )
         return notification_ids
 
@@ -399,10 +417,16 @@ class PostgresCaseRecorder(_Chained, PostgresApplicationRecorder):
         # statement skipped behind a failed one is taken as prepared when it is not); the
         # executemany is prepared on its first execution, which psycopg does check.
         with curs.connection.pipeline():
-            self._insert_links_and_key(curs, stored_events, kwargs.get("idempotency"))
+            self._insert_links_and_key(
+                curs, stored_events, kwargs.get("idempotency"), kwargs.get("imports", ())
+            )
 
     def _insert_links_and_key(
-        self, curs: Any, stored_events: Any, record: IdempotencyRecord | None
+        self,
+        curs: Any,
+        stored_events: Any,
+        record: IdempotencyRecord | None,
+        imports: Sequence[ImportRecord] = (),
     ) -> None:
         schema = Identifier(self.datastore.schema)
         chain = schema, Identifier(CHAIN_TABLE)
@@ -426,6 +450,13 @@ class PostgresCaseRecorder(_Chained, PostgresApplicationRecorder):
                 ).format(schema, Identifier(IDEMPOTENCY_TABLE)),
                 record.insert_params(),
                 prepare=False,
+            )
+        if imports:  # likewise: a source id imported meanwhile fails before the lock
+            curs.executemany(
+                SQL(
+                    "INSERT INTO {}.{} (source_id, case_id, crn, events) VALUES (%s, %s, %s, %s)"
+                ).format(schema, Identifier(IMPORTED_TABLE)),
+                [(i.source_id, i.case_id, i.crn, i.events) for i in imports],
             )
         links = self._links(stored_events, previous)
         curs.executemany(

@@ -30,6 +30,7 @@ from application.store import event_store_env
 from bench import projection_bench as pb
 from bench.access_log_bench import access_log_suite
 from bench.dataset import populate
+from bench.import_bench import import_suite
 from bench.key_bench import keys_suite, report_keys
 
 RESULTS = Path(__file__).with_name("results.json")
@@ -467,8 +468,21 @@ def report_http(backend: str, figures: dict[str, Any]) -> None:
     console.print(f"API peak RSS ({backend}): {figures['api_peak_rss_mb']:.0f} MiB")
 
 
+def report_import(backend: str, f: dict[str, Any]) -> None:
+    met = ", ".join(f"{name} {_yes(ok)}" for name, ok in f["targets"].items())
+    console.print(
+        f"Import of the demo PDU ({backend}, {f['cases']:,} cases, {f['events']:,} events): "
+        f"{f['seconds']['median']:.1f} s, {_cell(f['events_per_s'])} events/s; bare loop "
+        f"{_cell(f['bare_loop_events_per_s'])} events/s; ratio {f['ratio_to_bare_loop']}; "
+        f"peak {f['peak_mib']['full']:.0f} MiB (a quarter of the file: "
+        f"{f['peak_mib']['quarter']:.0f} MiB). Targets: {met}"
+    )
+
+
 def report(results: dict[str, Any]) -> None:
     report_keys(results.get("keys", {}), console.print)
+    for backend, figures in results.get("import", {}).items():
+        report_import(backend, figures)
     if "projections" in results:
         report_projections(results["projections"])
     for backend, figures in results.get("http", {}).items():
@@ -505,7 +519,7 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument(
         "--suites",
-        default="projections,http,queries,rebuild,keys,accesslog,webhooks",
+        default="projections,http,queries,rebuild,keys,accesslog,webhooks,import",
         help="comma-separated",
     )
     parser.add_argument("--clients", default="1,8,32")
@@ -535,6 +549,9 @@ def main() -> None:
         type=int,
         default=250_000,
         help="the query suite at national scale, on PostgreSQL only (0: skip; ~45 min)",
+    )
+    parser.add_argument(
+        "--import-cases", type=int, default=1820, help="demo PDU cases for the import suite"
     )
     args = parser.parse_args()
     machine = {
@@ -592,6 +609,11 @@ def main() -> None:
 
         results["webhooks"] = {b: webhook_bench.run(b, 200, args.sustain_seconds) for b in backends}
         console.print_json(data=results["webhooks"])
+    if "import" in suites:
+        results["import"] = {}
+        for backend in backends:
+            with tempfile.TemporaryDirectory() as tmp, databases(backend, Path(tmp)) as new:
+                results["import"][backend] = import_suite(new, args.import_cases, args.repeat)
     report(results)
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     # A partial run (one suite, one backend, one scale) replaces only what it measured.

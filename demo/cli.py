@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -17,19 +18,40 @@ from rich.table import Table
 from api.bootstrap import build
 from api.cli import rate_bar
 from application.settings import Settings
+from demo.export import export
 from demo.pdu import DemoOptions, DemoStoreNotEmptyError, generate
 from projections.compliance import IndicatorScope
 from projections.quality import query_quality
+
+
+def export_file(
+    path: str, *, pdu: str, cases: int, practitioners: int, teams: int, months: int, seed: int
+) -> None:
+    """Write the demo PDU to ``path`` in the format of `casetrail import`; no store involved."""
+    _check(pdu, practitioners, teams)
+    options = DemoOptions(
+        pdu=pdu, cases=cases, practitioners=practitioners, teams=teams, months=months, seed=seed
+    )
+    with (
+        Path(path).open("w", encoding="utf-8") as out,
+        rate_bar(f"demo PDU {pdu}: cases", "cases", total=cases) as progress,
+    ):
+        written, events = export(out, options, datetime.now(UTC), progress=progress)
+    typer.echo(f"demo PDU {pdu} (seed {seed}): {written} cases, {events:,} events in {path}")
+
+
+def _check(pdu: str, practitioners: int, teams: int) -> None:
+    if not re.fullmatch(r"[A-Z][A-Z0-9]{1,9}", pdu):
+        raise typer.BadParameter("2-10 capital letters or digits, e.g. SHF", param_hint="--pdu")
+    if practitioners < teams:
+        raise typer.BadParameter("at least one practitioner per team", param_hint="--teams")
 
 
 def load(
     *, pdu: str, cases: int, practitioners: int, teams: int, months: int, seed: int, mode: str
 ) -> None:
     """Generate the demo PDU into the configured store, catch the read models up, report."""
-    if not re.fullmatch(r"[A-Z][A-Z0-9]{1,9}", pdu):
-        raise typer.BadParameter("2-10 capital letters or digits, e.g. SHF", param_hint="--pdu")
-    if practitioners < teams:
-        raise typer.BadParameter("at least one practitioner per team", param_hint="--teams")
+    _check(pdu, practitioners, teams)
     if mode not in ("aggregate", "execute"):
         raise typer.BadParameter("aggregate or execute", param_hint="--mode")
     options = DemoOptions(
