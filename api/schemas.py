@@ -12,8 +12,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, St
 from domain.vocabulary import (
     Agency,
     AppointmentType,
+    Disability,
     EnforcementAction,
     EnquiryStage,
+    EthnicGroup,
     Grade,
     Need,
     OffenceFlag,
@@ -28,6 +30,7 @@ from domain.vocabulary import (
     RoSH,
     SentenceType,
     Service,
+    Sex,
     SignificantEventKind,
     Source,
     TerminationReason,
@@ -57,6 +60,11 @@ class Person(BaseModel):
     date_of_birth: date
     gender: ShortText = ""
     ethnicity: ShortText = ""
+    ethnic_group: EthnicGroup = Field(
+        default=EthnicGroup.NOT_STATED, description="ONS 2021 high-level ethnic group"
+    )
+    sex: Sex = Sex.NOT_STATED
+    disability: Disability = Disability.NOT_STATED
 
 
 class Requirements(BaseModel):
@@ -228,6 +236,23 @@ class StaffBody(Body):
     pdu: Code
     capacity: Annotated[StrictInt, Field(ge=1, le=1000)]
     training: Annotated[list[Code], Field(max_length=50)] = []
+    ethnic_group: EthnicGroup = Field(
+        default=EthnicGroup.NOT_STATED, description="ONS 2021 high-level ethnic group"
+    )
+    sex: Sex = Sex.NOT_STATED
+
+
+class TrainingBody(Body):
+    module: Code
+    completed_on: date
+    expires_on: date | None = None
+
+
+class TrainingRecordView(BaseModel):
+    module: str
+    completed_on: date
+    expires_on: date | None
+    current: bool
 
 
 # -- responses ---------------------------------------------------------------------------
@@ -252,7 +277,10 @@ class StaffView(BaseModel):
     team: str
     pdu: str
     capacity: int
-    training: list[str]
+    training: list[str] = Field(description="the modules current today")
+    ethnic_group: EthnicGroup
+    sex: Sex
+    training_records: list[TrainingRecordView] = []
     version: int
 
 

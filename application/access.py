@@ -180,3 +180,17 @@ def indicator_scope(actor: Actor, team: str | None, pdu: str | None = None) -> R
     if not actor.has(SPO) and pdu is not None and pdu not in actor.pdus:
         raise AccessDeniedError(f"you are not the Head of PDU {pdu!r}")
     return scope
+
+
+def check_may_record_training(actor: Actor) -> None:
+    """Before any look-up: training records are an admin's or an SPO's."""
+    if not actor.has(ADMIN, SPO):
+        raise AccessDeniedError("recording training needs the role admin or spo")
+
+
+def check_record_training(actor: Actor, staff_team: str) -> None:
+    """An admin records anyone's training; an SPO that of their own team's staff."""
+    if actor.has(ADMIN):
+        return
+    if staff_team not in actor.teams:
+        raise AccessDeniedError("an SPO records the training of their own team's staff")

@@ -18,6 +18,7 @@ from domain.vocabulary import (
     AppointmentType,
     EnforcementAction,
     EnquiryStage,
+    EthnicGroup,
     Grade,
     Need,
     OffenceFlag,
@@ -31,6 +32,7 @@ from domain.vocabulary import (
     RoSH,
     SentenceType,
     Service,
+    Sex,
     SignificantEventKind,
     Source,
     TerminationReason,
@@ -70,6 +72,25 @@ class RegisterStaff(Command):
     pdu: str
     capacity: int
     training: list[str]
+    ethnic_group: EthnicGroup = EthnicGroup.NOT_STATED
+    sex: Sex = Sex.NOT_STATED
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompleteTraining(Command):
+    """Record a training module a member of staff completed."""
+
+    staff_id: str
+    module: str
+    completed_on: date
+    expires_on: date | None = None
+
+    def arguments(self) -> dict[str, Any]:
+        return {
+            "module": self.module,
+            "completed_on": self.completed_on,
+            "expires_on": self.expires_on,
+        }
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -25,11 +25,20 @@ from application.access import (
     check_integrity,
     check_may_command,
     check_may_read_cases,
+    check_may_record_training,
     check_open_case,
     check_read_case,
+    check_record_training,
 )
 from application.access_log import AccessLog, Reading
-from application.commands import CaseCommand, Command, OpenCase, RecordErasure, RegisterStaff
+from application.commands import (
+    CaseCommand,
+    Command,
+    CompleteTraining,
+    OpenCase,
+    RecordErasure,
+    RegisterStaff,
+)
 from application.errors import (
     AlreadyExistsError,
     ConcurrencyConflictError,
@@ -174,6 +183,24 @@ class CaseTrail(Application[UUID]):
         return self._save_new(
             staff, actor, idempotency, exists=f"staff {command.staff_id!r} is registered already"
         )
+
+    def complete_training(
+        self, command: CompleteTraining, actor: Actor, *, idempotency: IdempotencyKey | None = None
+    ) -> Written:
+        """Record a completed training module: an admin, or an SPO of the staff member's team."""
+        check_may_record_training(actor)
+        replayed = self._replay(actor, idempotency)
+        if replayed:
+            return replayed
+        staff = self.get_staff(command.staff_id)
+        check_record_training(actor, staff.team)
+        staff.complete_training(meta=self._meta(actor, command), **command.arguments())
+        try:
+            return self._save(staff, actor, idempotency)
+        except IntegrityError:
+            raise ConcurrencyConflictError(
+                "the staff member changed meanwhile; try again"
+            ) from None
 
     def execute(
         self,

@@ -13,6 +13,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.domain import Snapshot as BaseSnapshot
 
+from domain.characteristics import with_codes, with_defaults
 from domain.coerce import coerce
 from domain.errors import (
     CaseTerminatedError,
@@ -138,6 +139,8 @@ class Case(Aggregate):
             case.record(self)
 
     class Opened(Event, Aggregate.Created):
+        class_version = 2
+
         crn: str
         person: dict[str, Any]
         sentence_type: SentenceType
@@ -148,6 +151,11 @@ class Case(Aggregate):
         requirements: dict[str, Any]
         licence_conditions: list[str]
         offence_flags: list[OffenceFlag]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 2 codes ethnic_group, sex and disability on the person."""
+            state["person"] = with_defaults(state["person"])
 
     class CourtReportPrepared(Event):
         report_type: ReportType
@@ -384,7 +392,7 @@ class Case(Aggregate):
             actor_id=meta.actor_id,
             command_id=meta.command_id,
             crn=crn,
-            person=person,
+            person=with_codes(person),
             sentence_type=sentence_type,
             start_date=start_date,
             expected_end_date=expected_end_date,
@@ -689,8 +697,12 @@ class Case(Aggregate):
                 f"correctable: {', '.join(sorted(correctable)) or 'none'}"
             )
         coerced = {name: coerce(value, hints[name], name) for name, value in replacement.items()}
-        fields_after = {k: v for k, v in coerced.items() if k != "occurred_at"}
         effective = {r["version"]: r for r in apply_corrections(self.history)[0]}
+        if target["type"] == "Opened" and "person" in coerced:
+            # A person is corrected field by field: fixing a code keeps the name, and back.
+            person = with_defaults(effective[corrects_version]["data"]["person"])
+            coerced["person"] = with_codes({**person, **coerced["person"]})
+        fields_after = {k: v for k, v in coerced.items() if k != "occurred_at"}
         check_values(target["type"], {**effective[corrects_version]["data"], **fields_after})
         if "occurred_at" in coerced:
             self._check_corrected_time(target, coerced["occurred_at"], meta.now)

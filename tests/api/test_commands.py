@@ -272,5 +272,8 @@ def test_staff_registration_answers_201_and_can_be_read_back(api: LiveServer) ->
             "pdu": "SHF",
             "capacity": 25,
             "training": ["domestic_abuse"],
+            "ethnic_group": "not_stated",
+            "sex": "not_stated",
+            "training_records": [],
             "version": 1,
         }

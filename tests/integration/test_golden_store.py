@@ -62,6 +62,12 @@ def test_a_corrected_case_loads_with_its_correction_applied(container: Container
     assert state.corrected_by == {1: 4}
     assert state.erased_at is None
     assert case.version == 4
+    # written before the codes existed (Opened version 1): they read not stated
+    assert (state.person["ethnic_group"], state.person["sex"], state.person["disability"]) == (
+        "not_stated",
+        "not_stated",
+        "not_stated",
+    )
 
 
 def test_an_erased_case_loads_with_its_person_erased(container: Container) -> None:
@@ -83,3 +89,4 @@ def test_a_registered_staff_member_loads(container: Container) -> None:
     assert summary["training"] == ["domestic_abuse"]
     assert summary["capacity"] == 30
     assert summary["version"] == 1
+    assert (summary["ethnic_group"], summary["sex"]) == ("not_stated", "not_stated")
