@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from uuid import UUID
 
 import sqlalchemy as sa
 
 from api.auth import TokenVerifier, build_verifier
 from api.ratelimit import CommandRateLimit
 from application.access_log import AccessLog
+from application.allocation import Caseload
 from application.migrate import upgrade
 from application.service import CaseTrail, Clock
 from application.settings import Settings
+from projections.case_list import count_caseload
 from projections.database import make_engine
 from projections.system import ProjectionSystem
 
@@ -54,6 +57,7 @@ def build(
         projections.setup()
     app.listeners.append(projections.wake)
     app.access_log = AccessLog(engine)
+    app.allocation.caseload = caseload_query(engine, projections)
     return Container(
         settings=settings,
         app=app,
@@ -62,3 +66,14 @@ def build(
         projections=projections,
         rate_limit=CommandRateLimit(settings.rate_limit) if settings.rate_limit else None,
     )
+
+
+def caseload_query(engine: sa.Engine, projections: ProjectionSystem) -> Caseload:
+    """The allocation guard's caseload count, from the case list read model."""
+
+    def caseload(practitioner_id: str, leaving_out: UUID) -> int:
+        with engine.connect() as conn:
+            generation = projections.live("case_list")
+            return count_caseload(conn, generation, practitioner_id, leaving_out)
+
+    return caseload

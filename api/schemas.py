@@ -103,6 +103,9 @@ class AllocationBody(Body):
     practitioner_id: StaffId
     training_considered: StrictBool
     suitability_considered: StrictBool
+    override_reason: Annotated[StrictStr, Field(min_length=1, max_length=4000)] | None = Field(
+        default=None, description="an SPO allocating despite the guard says why"
+    )
 
 
 class EnquiryBody(Body):

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from application.access import Rule
+from domain.allocation import AllocationPolicy, Practitioner
 from domain.vocabulary import (
     Agency,
     AppointmentType,
@@ -116,6 +117,10 @@ class AllocateCase(CaseCommand):
     practitioner_id: str
     training_considered: bool
     suitability_considered: bool
+    override_reason: str | None = None
+    # Filled in by the application (never by a client): what the guard decides on.
+    practitioner: Practitioner | None = None
+    policy: AllocationPolicy | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

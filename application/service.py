@@ -31,7 +31,9 @@ from application.access import (
     check_record_training,
 )
 from application.access_log import AccessLog, Reading
+from application.allocation import AllocationGuard
 from application.commands import (
+    AllocateCase,
     CaseCommand,
     Command,
     CompleteTraining,
@@ -119,6 +121,7 @@ class CaseTrail(Application[UUID]):
             settings, settings.integrity_key, "integrity-key", "CASETRAIL_INTEGRITY_KEY"
         )
         cast(ChainedRecorder, self.recorder).chain_key = key.encode()
+        self.allocation = AllocationGuard(self, settings)
         self.listeners: list[Callable[[], None]] = []
         self.access_log: AccessLog | None = None  # set by the composition root
         self._case_locks = [threading.RLock() for _ in range(256)]
@@ -220,6 +223,8 @@ class CaseTrail(Application[UUID]):
         replayed = self._replay(actor, idempotency)
         if replayed:
             return replayed
+        if isinstance(command, AllocateCase):
+            command = self.allocation.prepare(command, actor)
         # Writers of one case in this process queue here rather than race: the store's
         # optimistic check then only meets writers in other processes.
         with self._case_lock(command.case_id):

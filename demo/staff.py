@@ -31,12 +31,12 @@ SURNAMES = (
 )
 # fmt: on
 TRAINING = (
-    "domestic abuse",
-    "safeguarding children",
-    "MAPPA",
-    "risk of serious harm",
-    "sexual offending",
-    "trauma-informed practice",
+    "domestic_abuse",
+    "safeguarding_children",
+    "mappa",
+    "risk_of_serious_harm",
+    "sexual_offending",
+    "hate_crime",
 )
 
 

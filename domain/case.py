@@ -13,6 +13,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.domain import Snapshot as BaseSnapshot
 
+from domain.allocation import AllocationPolicy, Practitioner, check_allocation
 from domain.characteristics import with_codes, with_defaults
 from domain.coerce import coerce
 from domain.errors import (
@@ -85,6 +86,8 @@ UNCORRECTABLE_FIELDS = frozenset(
         "appointment_ids",
         "significant_event_version",
         "trigger",
+        "missing_training",  # what the allocation guard found: facts of that moment
+        "over_capacity",
     }
 )
 
@@ -163,9 +166,19 @@ class Case(Aggregate):
         enquiries: dict[str, bool]
 
     class Allocated(Event):
+        class_version = 2
+
         practitioner_id: str
         training_considered: bool
         suitability_considered: bool
+        override_reason: str | None
+        missing_training: list[str]
+        over_capacity: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 2 records what an SPO's override let through (nothing, before it)."""
+            state.update(override_reason=None, missing_training=[], over_capacity=False)
 
     class EnquiryRequested(Event):
         enquiry_id: str
@@ -422,15 +435,42 @@ class Case(Aggregate):
         practitioner_id: str,
         training_considered: bool,
         suitability_considered: bool,
+        override_reason: str | None = None,
+        practitioner: Practitioner | None = None,
+        policy: AllocationPolicy | None = None,
     ) -> None:
+        """Allocate the case; with a ``policy`` the allocation guard decides first (the
+        application always gives one; without, as in replayed tests, nothing is checked)."""
         self.check_open(meta)
+        missing: list[str] = []
+        over = False
+        if policy is not None:
+            if override_reason is not None and not override_reason.strip():
+                raise InvalidValueError("override_reason must say why")
+            overridden = check_allocation(
+                practitioner_id=practitioner_id,
+                practitioner=practitioner,
+                case_codes=self.allocation_codes(),
+                suitability_considered=suitability_considered,
+                override=override_reason is not None,
+                policy=policy,
+            )
+            missing, over = overridden.missing_training, overridden.over_capacity
         self._trigger(
             self.Allocated,
             meta,
             practitioner_id=practitioner_id,
             training_considered=training_considered,
             suitability_considered=suitability_considered,
+            override_reason=override_reason,
+            missing_training=missing,
+            over_capacity=over,
         )
+
+    def allocation_codes(self) -> set[str]:
+        """The offence flags and current registrations that decide what an allocation needs."""
+        flags = {_code(flag) for flag in self.state.offence_flags}
+        return flags | set(self.state.registrations)
 
     def request_enquiry(
         self, meta: Meta, *, enquiry_id: str, agency: Agency, stage: EnquiryStage

@@ -6,6 +6,7 @@ from enum import Enum
 PERSONAL_FIELDS: dict[str, frozenset[str]] = {
     "Opened": frozenset({"person", "licence_conditions"}),
     "CourtReportPrepared": frozenset({"proposal"}),
+    "Allocated": frozenset({"override_reason"}),
     "EnquiryResponded": frozenset({"summary"}),
     "RegistrationRemoved": frozenset({"reason"}),
     "SentencePlanAgreed": frozenset({"objectives", "contingency_plan"}),
