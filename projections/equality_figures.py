@@ -43,7 +43,7 @@ class RateRatio:
 
 def rate_ratio(a: int, n1: int, c: int, n2: int) -> RateRatio:
     """The ratio of rate a/n1 to rate c/n2, with its 95% interval by Katz's log method:
-    exp(ln R ± z·sqrt(1/a − 1/n1 + 1/c − 1/n2)). No interval where a count is zero."""
+    exp(ln R +/- z * sqrt(1/a - 1/n1 + 1/c - 1/n2)). No interval where a count is zero."""
     if n1 == 0 or n2 == 0 or c == 0:
         return RateRatio(None, None, None)
     ratio = (a / n1) / (c / n2)

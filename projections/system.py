@@ -17,6 +17,7 @@ from projections.audit_events import AuditEventsProjection
 from projections.base import Projection
 from projections.case_list import CaseListProjection
 from projections.coordination import Waker, notify_channel
+from projections.equality import EqualityProjection
 from projections.group import GroupRunner
 from projections.history import CaseHistory
 from projections.oversight import OversightProjection
@@ -53,6 +54,7 @@ def all_projections(history: CaseHistory) -> list[Projection]:
         StaffDirectoryProjection(),
         AuditEventsProjection(),
         OversightProjection(history),
+        EqualityProjection(history),
     ]
 
 

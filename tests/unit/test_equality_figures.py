@@ -79,7 +79,8 @@ def test_a_lower_rate_with_an_interval_below_one() -> None:
     assert found.ratio == pytest.approx(0.25)
     assert found.low == pytest.approx(0.25 * math.exp(-1.959964 * se), rel=1e-6)
     assert found.high == pytest.approx(0.25 * math.exp(1.959964 * se), rel=1e-6)
-    assert found.high is not None and found.high < 1
+    assert found.high is not None
+    assert found.high < 1
     assert found.finding == "lower"
 
 
