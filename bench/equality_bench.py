@@ -93,7 +93,7 @@ def main() -> None:
             container.projections.catch_up()
             found = measure(container, "SHF")
             found["overrides"] = overrides(container)
-            found["refused"] = len(result.refused)
+            found["refused"] = result.refused
         finally:
             container.close()
     text = json.dumps(found, indent=1, default=str)

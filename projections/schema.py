@@ -232,3 +232,18 @@ equality_cases = sa.Table(
     sa.Index("ix_equality_cases_team", "generation", "team"),
     sa.Index("ix_equality_cases_pdu", "generation", "pdu"),
 )
+
+# Issue 13: staff codes and training records, for /equality/workforce and mandatory training.
+staff_profiles = sa.Table(
+    "staff_profiles",
+    metadata,
+    sa.Column("generation", sa.Integer, primary_key=True),
+    sa.Column("aggregate_id", sa.Uuid, primary_key=True),
+    sa.Column("staff_id", sa.String(100), nullable=False),
+    sa.Column("team", sa.String(50), nullable=False),
+    sa.Column("pdu", sa.String(50), nullable=False),
+    sa.Column("ethnic_group", sa.String(20), nullable=False),
+    sa.Column("sex", sa.String(20), nullable=False),
+    sa.Column("training", sa.JSON, nullable=False),
+    sa.Index("ix_staff_profiles_team", "generation", "team"),
+)

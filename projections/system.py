@@ -23,6 +23,7 @@ from projections.history import CaseHistory
 from projections.oversight import OversightProjection
 from projections.runner import BatchResult, Progress, Runner, rebuild, wait_for
 from projections.staff_directory import StaffDirectoryProjection
+from projections.staff_profiles import StaffProfileProjection
 
 logger = logging.getLogger(__name__)
 EVENTS_PROCESSED = Counter(
@@ -55,6 +56,7 @@ def all_projections(history: CaseHistory) -> list[Projection]:
         AuditEventsProjection(),
         OversightProjection(history),
         EqualityProjection(history),
+        StaffProfileProjection(),
     ]
 
 

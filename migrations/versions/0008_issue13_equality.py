@@ -1,4 +1,4 @@
-"""equality_cases: the equality read model's codes, one row per case (issue 13)
+"""equality_cases and staff_profiles: the equality read models' codes (issue 13)
 
 Revision ID: 0008
 Revises: 0007
@@ -45,7 +45,20 @@ def upgrade() -> None:
     )
     op.create_index("ix_equality_cases_team", "equality_cases", ["generation", "team"])
     op.create_index("ix_equality_cases_pdu", "equality_cases", ["generation", "pdu"])
+    op.create_table(
+        "staff_profiles",
+        sa.Column("generation", sa.Integer, primary_key=True),
+        sa.Column("aggregate_id", sa.Uuid, primary_key=True),
+        sa.Column("staff_id", sa.String(100), nullable=False),
+        sa.Column("team", sa.String(50), nullable=False),
+        sa.Column("pdu", sa.String(50), nullable=False),
+        sa.Column("ethnic_group", sa.String(20), nullable=False),
+        sa.Column("sex", sa.String(20), nullable=False),
+        sa.Column("training", sa.JSON, nullable=False),
+    )
+    op.create_index("ix_staff_profiles_team", "staff_profiles", ["generation", "team"])
 
 
 def downgrade() -> None:
+    op.drop_table("staff_profiles")
     op.drop_table("equality_cases")

@@ -216,3 +216,63 @@ def test_over_capacity_is_refused(server: LiveServer) -> None:
 
     assert refused.status_code == 409, refused.text
     assert refused.json()["type"].endswith("/problems/over-capacity")
+
+
+# -- the workforce and mandatory training -------------------------------------------------------
+
+
+def test_workforce_is_withheld_below_the_declaration_rate_and_shown_above(
+    server: LiveServer,
+) -> None:
+    with (
+        server.client("admin1", "admin") as admin,
+        server.client("aud1", "auditor") as auditor,
+    ):
+        for n in range(12):
+            register_coded(admin, f"w{n}", ethnic_group="white", sex="female")
+        for n in range(10):
+            last = register_coded(admin, f"a{n}", ethnic_group="asian", sex="not_stated")
+        response = auditor.get("/equality/workforce", params={"team": T1, "min_position": last})
+        assert response.status_code == 200, response.text
+        figures = response.json()
+
+    assert figures["staff"] == 22
+    ethnic = figures["workforce"]["ethnic_group"]
+    assert ethnic["declaration_rate"] == 1.0
+    assert {g["group"]: g.get("staff") for g in ethnic["groups"]}["white"] == 12
+    sex = figures["workforce"]["sex"]
+    assert sex["declaration_rate"] == round(12 / 22, 4)
+    assert (sex["withheld"], sex["groups"]) == ("low_declaration", [])
+
+
+def register_coded(admin: httpx.Client, staff_id: str, **codes: str) -> int:
+    response = admin.post("/staff", json=b.staff(staff_id, **codes))
+    assert response.status_code == 201, response.text
+    position: int = response.json()["position"]
+    return position
+
+
+def test_compliance_counts_staff_with_every_mandatory_module_current(
+    server: LiveServer,
+) -> None:
+    with (
+        server.client("admin1", "admin") as admin,
+        server.client("spo1", "spo", teams=(T1,)) as spo,
+    ):
+        register(admin, "t1", "safeguarding_children", "domestic_abuse", "risk_of_serious_harm")
+        register(admin, "t2", "safeguarding_children", "domestic_abuse")
+        register(admin, "t3")
+        for module in ("safeguarding_children", "domestic_abuse"):
+            spo.post("/staff/t3/training", json=b.training(module))
+        last = spo.post(
+            "/staff/t3/training",
+            json=b.training("risk_of_serious_harm", expires_on="2026-01-03"),  # expired
+        )
+        assert last.status_code == 201, last.text
+        response = spo.get(
+            "/compliance", params={"team": T1, "min_position": last.json()["position"]}
+        )
+        assert response.status_code == 200, response.text
+
+    rate = response.json()["rates"]["mandatory_training"]
+    assert (rate["numerator"], rate["denominator"]) == (1, 3)

@@ -146,6 +146,7 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/compliance"): TEAM_STATISTICS,
     ("GET", "/quality"): TEAM_STATISTICS,
     ("GET", "/equality"): TEAM_STATISTICS,
+    ("GET", "/equality/workforce"): TEAM_STATISTICS,
     ("GET", "/workload"): SPO_TEAM_VIEW,
     ("GET", "/staff"): SIGNED_IN,
     ("POST", "/staff"): ADMIN_ONLY,
@@ -221,6 +222,7 @@ READ_PARAMS: dict[str, dict[str, str]] = {
     "/compliance": {"team": T1},
     "/quality": {"team": T1},
     "/equality": {"team": T1},
+    "/equality/workforce": {"team": T1},
     "/audit/access": {
         "from": "2000-01-01T00:00:00+00:00",
         "to": "2100-01-01T00:00:00+00:00",
