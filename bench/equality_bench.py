@@ -22,6 +22,7 @@ from application.settings import Settings
 from demo.pdu import DemoOptions, generate
 from projections.compliance import IndicatorScope, query_compliance
 from projections.equality import EqualityScope, query_equality
+from projections.staff_profiles import load_staff, mandatory_training_rate
 
 ROUNDS = 60
 
@@ -93,6 +94,11 @@ def main() -> None:
             container.projections.catch_up()
             found = measure(container, "SHF")
             found["overrides"] = overrides(container)
+            with container.engine.connect() as conn:
+                staff = load_staff(conn, container.projections.live("staff_profiles"), None, None)
+            found["mandatory_training"] = mandatory_training_rate(
+                staff, settings.mandatory_training, datetime.now(UTC).date()
+            )
             found["refused"] = result.refused
         finally:
             container.close()

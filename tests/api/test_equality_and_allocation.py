@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
+from projections.schema import equality_cases
 from tests.api import builders as b
 from tests.api.builders import T1
 from tests.support import LiveServer, live_server
@@ -276,3 +279,51 @@ def test_compliance_counts_staff_with_every_mandatory_module_current(
 
     rate = response.json()["rates"]["mandatory_training"]
     assert (rate["numerator"], rate["denominator"]) == (1, 3)
+
+
+def equality_row(server: LiveServer, case_id: str) -> dict[str, Any]:
+    table = equality_cases
+    generation = server.container.projections.live("equality")
+    with server.container.engine.connect() as conn:
+        query = sa.select(table).where(
+            table.c.generation == generation, table.c.case_id == UUID(case_id)
+        )
+        return dict(conn.execute(query).mappings().one())
+
+
+def test_the_read_model_follows_a_correction_and_forgets_an_erased_person(
+    server: LiveServer,
+) -> None:
+    with (
+        server.client("spo1", "spo", teams=(T1,)) as spo,
+        server.client("admin1", "admin") as admin,
+    ):
+        body = b.open_body(crn="K000001", offence_flags=[])
+        body["person"].update(ethnic_group="white", sex="female", disability="yes")
+        opened = spo.post("/cases", json=body)
+        assert opened.status_code == 201, opened.text
+        case_id = opened.json()["case_id"]
+        corrected = b.command(
+            spo,
+            f"/cases/{case_id}/corrections",
+            b.correction(1, {"person": {"ethnic_group": "black"}}),
+        )
+        assert spo.get("/equality", params={"min_position": corrected["position"]}).is_success
+        row = equality_row(server, case_id)
+        assert (row["ethnic_group"], row["sex"], row["disability"]) == ("black", "female", "yes")
+        assert row["age_band"] == "30-39"  # born 1990-01-02, started 2026-01-05
+        assert "crn" not in row
+        assert "date_of_birth" not in row
+
+        erased = admin.post("/people/K000001/erasure", json={"reason": "retention ended"})
+        assert erased.status_code == 200, erased.text
+        position = erased.json()["cases"][0]["position"]
+        assert spo.get("/equality", params={"min_position": position}).is_success
+
+    row = equality_row(server, case_id)
+    assert row["erased"] is True
+    assert (row["ethnic_group"], row["sex"], row["age_band"]) == (
+        "not_stated",
+        "not_stated",
+        "not_stated",
+    )
