@@ -294,6 +294,7 @@ PATH_VALUES = {
     "appointment_id": "a1",
     "referral_id": "r1",
     "crn": "X000001",
+    "staff_id": "po1",
 }
 
 
