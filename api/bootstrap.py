@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from uuid import UUID
 
 import sqlalchemy as sa
 
 from api.auth import TokenVerifier, build_verifier
 from api.ratelimit import CommandRateLimit
 from application.access_log import AccessLog
+from application.allocation import Caseload
 from application.masters import subkey
 from application.migrate import upgrade
 from application.service import CaseTrail, Clock
 from application.settings import Settings
+from projections.case_list import count_caseload
 from projections.coordination import Waker
 from projections.database import make_engine
 from projections.domain_events import DomainEventFeed
@@ -69,6 +72,7 @@ def build(
     if migrate:
         app.access_log.chain_unlinked()
     feed, subscriptions = _webhooks(settings, app, engine, projections)
+    app.allocation.caseload = caseload_query(engine, projections)
     return Container(
         settings=settings,
         app=app,
@@ -106,3 +110,14 @@ def _webhooks(
         ),
     )
     return feed, Subscriptions(engine, box)
+
+
+def caseload_query(engine: sa.Engine, projections: ProjectionSystem) -> Caseload:
+    """The allocation guard's caseload count, from the case list read model."""
+
+    def caseload(practitioner_id: str, leaving_out: UUID) -> int:
+        with engine.connect() as conn:
+            generation = projections.live("case_list")
+            return count_caseload(conn, generation, practitioner_id, leaving_out)
+
+    return caseload

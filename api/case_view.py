@@ -21,8 +21,10 @@ from domain import personal
 from domain.vocabulary import (
     Agency,
     AppointmentType,
+    Disability,
     EnforcementAction,
     EnquiryStage,
+    EthnicGroup,
     Need,
     OffenceFlag,
     Outcome,
@@ -36,6 +38,7 @@ from domain.vocabulary import (
     RoSH,
     SentenceType,
     Service,
+    Sex,
     SignificantEventKind,
     Source,
     TerminationReason,
@@ -72,6 +75,11 @@ class PersonView(Part):
     )
     gender: str = ""
     ethnicity: str = ""
+    ethnic_group: EthnicGroup | Withheld | None = Field(
+        default=None, description="ONS 2021 high-level group; null only before the case was opened"
+    )
+    sex: Sex | Withheld | None = None
+    disability: Disability | Withheld | None = None
 
 
 class RequirementsView(Part):

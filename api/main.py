@@ -18,6 +18,7 @@ from api.routes import (
     audit,
     cases,
     casework,
+    equality,
     integration,
     ops,
     oversight,
@@ -60,7 +61,18 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     )
     app.state.container = container
     problems.install(app)
-    for module in (casework, cases, audit, read_models, oversight, staff, people, ops, integration):
+    for module in (
+        casework,
+        cases,
+        audit,
+        read_models,
+        oversight,
+        staff,
+        people,
+        ops,
+        integration,
+        equality,
+    ):
         app.include_router(module.router)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=container.settings.max_body_bytes)
     app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]

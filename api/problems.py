@@ -67,7 +67,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
-        return problem(request, exc.status, exc.code, exc.title, exc.detail)
+        extensions: dict[str, Any] = exc.extensions
+        return problem(request, exc.status, exc.code, exc.title, exc.detail, **extensions)
 
     @app.exception_handler(ApplicationError)
     async def application_error(request: Request, exc: ApplicationError) -> JSONResponse:

@@ -14,8 +14,10 @@ from api.case_view import CaseView as CaseView  # re-exported: the routes name s
 from domain.vocabulary import (
     Agency,
     AppointmentType,
+    Disability,
     EnforcementAction,
     EnquiryStage,
+    EthnicGroup,
     Grade,
     Need,
     OffenceFlag,
@@ -30,6 +32,7 @@ from domain.vocabulary import (
     RoSH,
     SentenceType,
     Service,
+    Sex,
     SignificantEventKind,
     Source,
     TerminationReason,
@@ -59,6 +62,11 @@ class Person(BaseModel):
     date_of_birth: date
     gender: ShortText = ""
     ethnicity: ShortText = ""
+    ethnic_group: EthnicGroup = Field(
+        default=EthnicGroup.NOT_STATED, description="ONS 2021 high-level ethnic group"
+    )
+    sex: Sex = Sex.NOT_STATED
+    disability: Disability = Disability.NOT_STATED
 
 
 class Requirements(BaseModel):
@@ -97,6 +105,9 @@ class AllocationBody(Body):
     practitioner_id: StaffId
     training_considered: StrictBool
     suitability_considered: StrictBool
+    override_reason: Annotated[StrictStr, Field(min_length=1, max_length=4000)] | None = Field(
+        default=None, description="an SPO allocating despite the guard says why"
+    )
 
 
 class EnquiryBody(Body):
@@ -230,6 +241,23 @@ class StaffBody(Body):
     pdu: Code
     capacity: Annotated[StrictInt, Field(ge=1, le=1000)]
     training: Annotated[list[Code], Field(max_length=50)] = []
+    ethnic_group: EthnicGroup = Field(
+        default=EthnicGroup.NOT_STATED, description="ONS 2021 high-level ethnic group"
+    )
+    sex: Sex = Sex.NOT_STATED
+
+
+class TrainingBody(Body):
+    module: Code
+    completed_on: date
+    expires_on: date | None = None
+
+
+class TrainingRecordView(BaseModel):
+    module: str
+    completed_on: date
+    expires_on: date | None
+    current: bool
 
 
 # -- responses ---------------------------------------------------------------------------
@@ -254,7 +282,10 @@ class StaffView(BaseModel):
     team: str
     pdu: str
     capacity: int
-    training: list[str]
+    training: list[str] = Field(description="the modules current today")
+    ethnic_group: EthnicGroup
+    sex: Sex
+    training_records: list[TrainingRecordView] = []
     version: int
 
 

@@ -186,3 +186,17 @@ def check_integration(actor: Actor) -> None:
     """The domain-event feed and webhook subscriptions: integration clients and admins."""
     if not actor.has(INTEGRATION, ADMIN):
         raise AccessDeniedError("domain events and webhooks are for integration and admin")
+
+
+def check_may_record_training(actor: Actor) -> None:
+    """Before any look-up: training records are an admin's or an SPO's."""
+    if not actor.has(ADMIN, SPO):
+        raise AccessDeniedError("recording training needs the role admin or spo")
+
+
+def check_record_training(actor: Actor, staff_team: str) -> None:
+    """An admin records anyone's training; an SPO that of their own team's staff."""
+    if actor.has(ADMIN):
+        return
+    if staff_team not in actor.teams:
+        raise AccessDeniedError("an SPO records the training of their own team's staff")

@@ -13,11 +13,13 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from application.access import Rule
+from domain.allocation import AllocationPolicy, Practitioner
 from domain.vocabulary import (
     Agency,
     AppointmentType,
     EnforcementAction,
     EnquiryStage,
+    EthnicGroup,
     Grade,
     Need,
     OffenceFlag,
@@ -31,6 +33,7 @@ from domain.vocabulary import (
     RoSH,
     SentenceType,
     Service,
+    Sex,
     SignificantEventKind,
     Source,
     TerminationReason,
@@ -70,6 +73,25 @@ class RegisterStaff(Command):
     pdu: str
     capacity: int
     training: list[str]
+    ethnic_group: EthnicGroup = EthnicGroup.NOT_STATED
+    sex: Sex = Sex.NOT_STATED
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompleteTraining(Command):
+    """Record a training module a member of staff completed."""
+
+    staff_id: str
+    module: str
+    completed_on: date
+    expires_on: date | None = None
+
+    def arguments(self) -> dict[str, Any]:
+        return {
+            "module": self.module,
+            "completed_on": self.completed_on,
+            "expires_on": self.expires_on,
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,6 +117,10 @@ class AllocateCase(CaseCommand):
     practitioner_id: str
     training_considered: bool
     suitability_considered: bool
+    override_reason: str | None = None
+    # Filled in by the application (never by a client): what the guard decides on.
+    practitioner: Practitioner | None = None
+    policy: AllocationPolicy | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,7 +19,14 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
 from application.keys import DataKey, KeyStore
-from domain.personal import ERASED, PERSONAL_FIELDS, PERSONAL_NAMES, SEALED, is_shape
+from domain.personal import (
+    ERASED,
+    PERSONAL_FIELDS,
+    PERSONAL_NAMES,
+    READ_MODEL_LEAVES,
+    SEALED,
+    is_shape,
+)
 
 MARK = "_sealed_"
 
@@ -35,7 +42,8 @@ class SealingMapper(Mapper[UUID]):
     unseal: bool = True
 
     def for_projections(self) -> SealingMapper:
-        """A mapper that leaves personal fields sealed: read models never see them."""
+        """A mapper that leaves personal fields sealed: read models never see them, but for
+        the coded characteristics and date of birth (``READ_MODEL_LEAVES``)."""
         mapper = SealingMapper(
             transcoder=self.transcoder, compressor=self.compressor, cipher=self.cipher
         )
@@ -133,7 +141,7 @@ class SealingMapper(Mapper[UUID]):
             return {k: self._open(aggregate_id, f"{name}.{k}", v) for k, v in value.items()}
         if not isinstance(value, dict):
             return value
-        if not self.unseal or self.keys is None:
+        if self.keys is None or not (self.unseal or name in READ_MODEL_LEAVES):
             return SEALED
         data_key = self.keys.get(aggregate_id)
         if data_key is None or data_key.key is None:

@@ -25,11 +25,22 @@ from application.access import (
     check_integrity,
     check_may_command,
     check_may_read_cases,
+    check_may_record_training,
     check_open_case,
     check_read_case,
+    check_record_training,
 )
 from application.access_log import AccessLog, Reading
-from application.commands import CaseCommand, Command, OpenCase, RecordErasure, RegisterStaff
+from application.allocation import AllocationGuard
+from application.commands import (
+    AllocateCase,
+    CaseCommand,
+    Command,
+    CompleteTraining,
+    OpenCase,
+    RecordErasure,
+    RegisterStaff,
+)
 from application.errors import (
     AlreadyExistsError,
     ConcurrencyConflictError,
@@ -111,6 +122,7 @@ class CaseTrail(Application[UUID]):
         )
         self.chain_key = key.encode()
         cast(ChainedRecorder, self.recorder).chain_key = self.chain_key
+        self.allocation = AllocationGuard(self, settings)
         self.listeners: list[Callable[[], None]] = []
         self.access_log: AccessLog | None = None  # set by the composition root
         self._case_locks = [threading.RLock() for _ in range(256)]
@@ -176,6 +188,24 @@ class CaseTrail(Application[UUID]):
             staff, actor, idempotency, exists=f"staff {command.staff_id!r} is registered already"
         )
 
+    def complete_training(
+        self, command: CompleteTraining, actor: Actor, *, idempotency: IdempotencyKey | None = None
+    ) -> Written:
+        """Record a completed training module: an admin, or an SPO of the staff member's team."""
+        check_may_record_training(actor)
+        replayed = self._replay(actor, idempotency)
+        if replayed:
+            return replayed
+        staff = self.get_staff(command.staff_id)
+        check_record_training(actor, staff.team)
+        staff.complete_training(meta=self._meta(actor, command), **command.arguments())
+        try:
+            return self._save(staff, actor, idempotency)
+        except IntegrityError:
+            raise ConcurrencyConflictError(
+                "the staff member changed meanwhile; try again"
+            ) from None
+
     def execute(
         self,
         command: CaseCommand,
@@ -194,6 +224,8 @@ class CaseTrail(Application[UUID]):
         replayed = self._replay(actor, idempotency)
         if replayed:
             return replayed
+        if isinstance(command, AllocateCase):
+            command = self.allocation.prepare(command, actor)
         # Writers of one case in this process queue here rather than race: the store's
         # optimistic check then only meets writers in other processes.
         with self._case_lock(command.case_id):

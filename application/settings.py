@@ -8,6 +8,10 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.allocation import DEFAULT_REQUIRED_TRAINING
+
+DEFAULT_MANDATORY_TRAINING = ("safeguarding_children", "domestic_abuse", "risk_of_serious_harm")
+
 
 class OversightSettings(BaseModel):
     """Thresholds of the oversight queue, compliance rates and quality indicators.
@@ -117,6 +121,21 @@ class Settings(BaseSettings):
         default=1.0, ge=0, description="first retry delay; doubles per attempt, with jitter"
     )
     webhook_backoff_max_seconds: float = Field(default=3600.0, ge=0)
+    # Issue 13: the allocation guard, mandatory training and the equality figures.
+    required_training: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_REQUIRED_TRAINING),
+        description="offence flag or registration code -> training module it requires (JSON)",
+    )
+    capacity_limit_percent: int = Field(
+        default=120, ge=1, description="an allocation may not take a practitioner above this"
+    )
+    mandatory_training: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_MANDATORY_TRAINING),
+        description="modules every member of staff must hold current (JSON list)",
+    )
+    equality_min_count: int = Field(
+        default=10, ge=1, description="groups with fewer cases than this are suppressed"
+    )
     log_level: str = "INFO"
     log_json: bool | None = Field(default=None, description="JSON logs; default on in production")
 

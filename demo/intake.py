@@ -23,14 +23,23 @@ MONTHS = {
     SentenceType.POST_SENTENCE_SUPERVISION: ((12, 1.0),),
 }
 PROGRAMMES = ("Building Better Relationships", "Building Choices", "Thinking Skills Programme")
+# Sheffield's caseload: 22% from Black, Asian and minority ethnic groups (HMIP, 2023).
 ETHNICITIES = (
-    ("White British", 0.78),
-    ("Asian or Asian British", 0.08),
-    ("Black or Black British", 0.05),
+    ("White British", 0.74),
+    ("Asian or Asian British", 0.10),
+    ("Black or Black British", 0.06),
     ("Mixed", 0.04),
     ("White other", 0.04),
-    ("Other", 0.01),
+    ("Other", 0.02),
 )
+ETHNIC_GROUPS = {
+    "White British": "white",
+    "White other": "white",
+    "Asian or Asian British": "asian",
+    "Black or Black British": "black",
+    "Mixed": "mixed",
+    "Other": "other",
+}
 
 
 def decide(ctx: Context, index: int) -> Draft:
@@ -100,7 +109,9 @@ def decide(ctx: Context, index: int) -> Draft:
             "name": person_name(rng),
             "date_of_birth": start - timedelta(days=round(age * 365.25) + rng.randint(0, 364)),
             "gender": "female" if female else "male",
-            "ethnicity": weighted(rng, ETHNICITIES),
+            "ethnicity": (ethnicity := weighted(rng, ETHNICITIES)),
+            "ethnic_group": ETHNIC_GROUPS[ethnicity],
+            "sex": "female" if female else "male",
         },
         requirements=requirements,
         licence_conditions=[] if sentence.is_order else conditions,

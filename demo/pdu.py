@@ -217,6 +217,8 @@ def _aggregate(app: CaseTrail, plan: CasePlan, result: DemoResult) -> None:
         try:
             command = step.materialise(case.id, versions)
             check_command(step.actor, command.rule, case.state.team)
+            if isinstance(command, c.AllocateCase):  # the guard's facts, as execute gives them
+                command = app.allocation.prepare(command, step.actor)
             meta = _meta(app, step.actor.sub, uuid5(case.id, str(n)), command.occurred_at)
             getattr(case, command.method)(meta, **command.arguments())
         except (DomainError, ApplicationError, KeyError) as error:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from application import commands as c
 from application.access import Actor
 from demo.case import Draft, weighted
+from domain.allocation import SUITABILITY_FLAGS, AllocationPolicy, required_training
 from domain.vocabulary import (
     Agency,
     EnquiryStage,
@@ -113,13 +114,15 @@ def allocation(d: Draft) -> None:
     p = d.profile
     at = d.window.later(d.rng, d.opened_at, (0, 2))
     d.allocated_at = at
+    suitability = d.chance(p.suitability_considered_rate)
     d.add(
         at,
         d.spo(at),
         c.AllocateCase,
         practitioner_id=d.practitioner.staff_id,
         training_considered=d.chance(p.training_considered_rate),
-        suitability_considered=d.chance(p.suitability_considered_rate),
+        suitability_considered=suitability,
+        override_reason=override_reason(d, d.practitioner.training, suitability),
     )
     if d.transfer is not None:
         moved = d.transfer
@@ -131,7 +134,8 @@ def allocation(d: Draft) -> None:
             c.AllocateCase,
             practitioner_id=moved.practitioner.staff_id,
             training_considered=d.chance(p.training_considered_rate),
-            suitability_considered=d.chance(p.suitability_considered_rate),
+            suitability_considered=(suitable := d.chance(p.suitability_considered_rate)),
+            override_reason=override_reason(d, moved.practitioner.training, suitable),
         )
 
 
@@ -281,3 +285,14 @@ def sentence_plan(d: Draft) -> None:
         person_involved=d.chance(p.plan_person_involved_rate),
         contingency_plan=rng.choice(CONTINGENCIES) if d.chance(p.contingency_plan_rate) else None,
     )
+
+
+def override_reason(d: Draft, training: list[str], suitability_considered: bool) -> str | None:
+    """The SPO's reason to allocate despite the guard (Sheffield's practice: untrained staff
+    were allocated such cases); None where the guard has nothing to say about training or
+    suitability. Capacity is left to the guard: the demo's caseloads stay under its limit."""
+    flags = {flag.value for flag in d.flags}
+    codes = flags | {code.value for code in d.registrations}  # some precede a reallocation
+    missing = set(required_training(codes, AllocationPolicy())) - set(training)
+    unsuitable = bool(flags & SUITABILITY_FLAGS) and not suitability_considered
+    return "no practitioner with the training was free" if missing or unsuitable else None

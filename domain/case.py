@@ -14,6 +14,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.domain import Snapshot as BaseSnapshot
 
+from domain.allocation import AllocationPolicy, Practitioner, check_allocation
+from domain.characteristics import with_codes, with_defaults
 from domain.coerce import coerce
 from domain.errors import (
     CaseTerminatedError,
@@ -85,6 +87,8 @@ UNCORRECTABLE_FIELDS = frozenset(
         "appointment_ids",
         "significant_event_version",
         "trigger",
+        "missing_training",  # what the allocation guard found: facts of that moment
+        "over_capacity",
     }
 )
 
@@ -139,6 +143,8 @@ class Case(Aggregate):
             case.record(self)
 
     class Opened(Event, Aggregate.Created):
+        class_version = 2
+
         crn: str
         person: dict[str, Any]
         sentence_type: SentenceType
@@ -150,15 +156,30 @@ class Case(Aggregate):
         licence_conditions: list[str]
         offence_flags: list[OffenceFlag]
 
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 2 codes ethnic_group, sex and disability on the person."""
+            state["person"] = with_defaults(state["person"])
+
     class CourtReportPrepared(Event):
         report_type: ReportType
         proposal: str
         enquiries: dict[str, bool]
 
     class Allocated(Event):
+        class_version = 2
+
         practitioner_id: str
         training_considered: bool
         suitability_considered: bool
+        override_reason: str | None
+        missing_training: list[str]
+        over_capacity: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 2 records what an SPO's override let through (nothing, before it)."""
+            state.update(override_reason=None, missing_training=[], over_capacity=False)
 
     class EnquiryRequested(Event):
         enquiry_id: str
@@ -385,7 +406,7 @@ class Case(Aggregate):
             actor_id=meta.actor_id,
             command_id=meta.command_id,
             crn=crn,
-            person=person,
+            person=with_codes(person),
             sentence_type=sentence_type,
             start_date=start_date,
             expected_end_date=expected_end_date,
@@ -415,15 +436,42 @@ class Case(Aggregate):
         practitioner_id: str,
         training_considered: bool,
         suitability_considered: bool,
+        override_reason: str | None = None,
+        practitioner: Practitioner | None = None,
+        policy: AllocationPolicy | None = None,
     ) -> None:
+        """Allocate the case; with a ``policy`` the allocation guard decides first (the
+        application always gives one; without, as in replayed tests, nothing is checked)."""
         self.check_open(meta)
+        missing: list[str] = []
+        over = False
+        if policy is not None:
+            if override_reason is not None and not override_reason.strip():
+                raise InvalidValueError("override_reason must say why")
+            overridden = check_allocation(
+                practitioner_id=practitioner_id,
+                practitioner=practitioner,
+                case_codes=self.allocation_codes(),
+                suitability_considered=suitability_considered,
+                override=override_reason is not None,
+                policy=policy,
+            )
+            missing, over = overridden.missing_training, overridden.over_capacity
         self._trigger(
             self.Allocated,
             meta,
             practitioner_id=practitioner_id,
             training_considered=training_considered,
             suitability_considered=suitability_considered,
+            override_reason=override_reason,
+            missing_training=missing,
+            over_capacity=over,
         )
+
+    def allocation_codes(self) -> set[str]:
+        """The offence flags and current registrations that decide what an allocation needs."""
+        flags = {_code(flag) for flag in self.state.offence_flags}
+        return flags | set(self.state.registrations)
 
     def request_enquiry(
         self, meta: Meta, *, enquiry_id: str, agency: Agency, stage: EnquiryStage
@@ -690,8 +738,12 @@ class Case(Aggregate):
                 f"correctable: {', '.join(sorted(correctable)) or 'none'}"
             )
         coerced = {name: coerce(value, hints[name], name) for name, value in replacement.items()}
-        fields_after = {k: v for k, v in coerced.items() if k != "occurred_at"}
         effective = {r["version"]: r for r in apply_corrections(self.history)[0]}
+        if target["type"] == "Opened" and "person" in coerced:
+            # A person is corrected field by field: fixing a code keeps the name, and back.
+            person = with_defaults(effective[corrects_version]["data"]["person"])
+            coerced["person"] = with_codes({**person, **coerced["person"]})
+        fields_after = {k: v for k, v in coerced.items() if k != "occurred_at"}
         check_values(target["type"], {**effective[corrects_version]["data"], **fields_after})
         if "occurred_at" in coerced:
             self._check_corrected_time(target, coerced["occurred_at"], meta.now)

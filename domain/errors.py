@@ -16,6 +16,11 @@ class DomainError(Exception):
         super().__init__(detail)
         self.detail = detail
 
+    @property
+    def extensions(self) -> dict[str, object]:
+        """Members the problem document adds beside type, title and detail."""
+        return {}
+
 
 class CaseTerminatedError(DomainError):
     code = "case-terminated"
@@ -103,3 +108,31 @@ class InvalidValueError(DomainError):
     code = "invalid-value"
     title = "A value is outside its allowed range"
     status = 422
+
+
+class TrainingRequiredError(DomainError):
+    code = "training-required"
+    title = "The practitioner lacks training the case requires"
+
+    def __init__(self, detail: str, missing_training: list[str]) -> None:
+        super().__init__(detail)
+        self.missing_training = missing_training
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {"missing_training": self.missing_training}
+
+
+class SuitabilityNotConsideredError(DomainError):
+    code = "suitability-not-considered"
+    title = "The practitioner's suitability for this offence was not considered"
+
+
+class OverCapacityError(DomainError):
+    code = "over-capacity"
+    title = "The allocation would take the practitioner over the capacity limit"
+
+
+class UnknownPractitionerError(DomainError):
+    code = "unknown-practitioner"
+    title = "No member of staff has this id"

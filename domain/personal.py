@@ -6,6 +6,7 @@ from enum import Enum
 PERSONAL_FIELDS: dict[str, frozenset[str]] = {
     "Opened": frozenset({"person", "licence_conditions"}),
     "CourtReportPrepared": frozenset({"proposal"}),
+    "Allocated": frozenset({"override_reason"}),
     "EnquiryResponded": frozenset({"summary"}),
     "RegistrationRemoved": frozenset({"reason"}),
     "SentencePlanAgreed": frozenset({"objectives", "contingency_plan"}),
@@ -19,6 +20,11 @@ PERSONAL_FIELDS: dict[str, frozenset[str]] = {
 }
 # A correction's replacement may carry any of these; its codes (enums) stay readable.
 PERSONAL_NAMES = frozenset().union(*PERSONAL_FIELDS.values())
+# The only sealed leaves a read model may open: coded characteristics and the date of birth,
+# which the equality read model turns into an age band at once (docs/equality.md).
+READ_MODEL_LEAVES = frozenset(
+    {"person.ethnic_group", "person.sex", "person.disability", "person.date_of_birth"}
+)
 ERASED = "[erased]"
 SEALED = "[sealed]"
 

@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
 from domain.case import Meta, check_not_in_future
+from domain.characteristics import NOT_STATED, code_of
 from domain.errors import InvalidValueError
-from domain.vocabulary import Grade
+from domain.vocabulary import EthnicGroup, Grade, Sex
 
 STAFF_NAMESPACE = uuid5(NAMESPACE_URL, "https://casetrail/staff")
+
+
+@dataclass(frozen=True)
+class TrainingRecord:
+    module: str
+    completed_on: date
+    expires_on: date | None
+
+    def is_current(self, on: date) -> bool:
+        return self.completed_on <= on and (self.expires_on is None or on <= self.expires_on)
+
+    def to_dict(self, on: date) -> dict[str, Any]:
+        return {
+            "module": self.module,
+            "completed_on": self.completed_on,
+            "expires_on": self.expires_on,
+            "current": self.is_current(on),
+        }
 
 
 class Staff(Aggregate):
@@ -24,6 +44,8 @@ class Staff(Aggregate):
         command_id: UUID
 
     class Registered(Event, Aggregate.Created):
+        class_version = 2
+
         staff_id: str
         name: str
         grade: Grade
@@ -31,6 +53,26 @@ class Staff(Aggregate):
         pdu: str
         capacity: int
         training: list[str]
+        ethnic_group: str
+        sex: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 2 codes the staff member's ethnic_group and sex."""
+            state["ethnic_group"] = NOT_STATED
+            state["sex"] = NOT_STATED
+
+    class TrainingCompleted(Event):
+        """A training module completed, current until ``expires_on`` (if any)."""
+
+        module: str
+        completed_on: date
+        expires_on: date | None
+
+        def apply(self, staff: Staff) -> None:
+            staff.training_records.append(
+                TrainingRecord(self.module, self.completed_on, self.expires_on)
+            )
 
     def __init__(
         self,
@@ -42,6 +84,8 @@ class Staff(Aggregate):
         pdu: str,
         capacity: int,
         training: list[str],
+        ethnic_group: str = NOT_STATED,
+        sex: str = NOT_STATED,
     ) -> None:
         self.staff_id = staff_id
         self.name = name
@@ -50,6 +94,9 @@ class Staff(Aggregate):
         self.pdu = pdu
         self.capacity = capacity
         self.training = list(training)
+        self.ethnic_group = ethnic_group
+        self.sex = sex
+        self.training_records: list[TrainingRecord] = []
 
     @staticmethod
     def id_for(staff_id: str) -> UUID:
@@ -68,6 +115,8 @@ class Staff(Aggregate):
         pdu: str,
         capacity: int,
         training: list[str],
+        ethnic_group: Any = NOT_STATED,
+        sex: Any = NOT_STATED,
     ) -> Staff:
         check_not_in_future(meta.occurred_at, meta.now)
         if capacity < 1:
@@ -85,9 +134,44 @@ class Staff(Aggregate):
             pdu=pdu,
             capacity=capacity,
             training=list(training),
+            ethnic_group=code_of(EthnicGroup, ethnic_group, "ethnic_group"),
+            sex=code_of(Sex, sex, "sex"),
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def complete_training(
+        self, *, meta: Meta, module: str, completed_on: date, expires_on: date | None
+    ) -> None:
+        """Record a completed training module (an SPO's or an admin's record)."""
+        check_not_in_future(meta.occurred_at, meta.now)
+        if completed_on > meta.now.date():
+            raise InvalidValueError("completed_on is in the future")
+        if expires_on is not None and expires_on < completed_on:
+            raise InvalidValueError("expires_on is before completed_on")
+        self.trigger_event(
+            self.TrainingCompleted,
+            occurred_at=meta.occurred_at,
+            actor_id=meta.actor_id,
+            command_id=meta.command_id,
+            module=module,
+            completed_on=completed_on,
+            expires_on=expires_on,
+        )
+
+    def current_training(self, on: date) -> list[str]:
+        """Modules current on ``on``: those given at registration, and records not expired."""
+        modules = set(self.training)
+        modules.update(r.module for r in self.training_records if r.is_current(on))
+        return sorted(modules)
+
+    def to_dict(self, on: date | None = None) -> dict[str, Any]:
+        """The staff member as the API shows them; ``training`` as current on ``on``."""
+        summary = self._summary()
+        if on is not None:
+            summary["training"] = self.current_training(on)
+            summary["training_records"] = [r.to_dict(on) for r in self.training_records]
+        return summary
+
+    def _summary(self) -> dict[str, Any]:
         return {
             "staff_id": self.staff_id,
             "name": self.name,
@@ -96,5 +180,7 @@ class Staff(Aggregate):
             "pdu": self.pdu,
             "capacity": self.capacity,
             "training": list(self.training),
+            "ethnic_group": self.ethnic_group,
+            "sex": self.sex,
             "version": self.version,
         }

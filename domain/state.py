@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from domain.characteristics import with_defaults
 from domain.records import Record, apply_corrections, plain
 from domain.vocabulary import RegistrationCode, RoSH, SentenceType
 
@@ -96,7 +97,7 @@ class CaseState:
 
     def _on_Opened(self, d: dict[str, Any], r: Record) -> None:  # noqa: N802
         self.crn = d["crn"]
-        self.person = dict(d["person"])
+        self.person = with_defaults(d["person"])
         self.sentence_type = d["sentence_type"]
         self.start_date = d["start_date"]
         self.expected_end_date = d["expected_end_date"]

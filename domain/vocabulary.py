@@ -235,3 +235,26 @@ ALL_VOCABULARIES: tuple[type[Enum], ...] = (
     OversightKind,
     TerminationReason,
 )
+
+
+class EthnicGroup(Enum):
+    """The ONS 2021 high-level ethnic groups."""
+
+    ASIAN = "asian"
+    BLACK = "black"
+    MIXED = "mixed"
+    WHITE = "white"
+    OTHER = "other"
+    NOT_STATED = "not_stated"
+
+
+class Sex(Enum):
+    FEMALE = "female"
+    MALE = "male"
+    NOT_STATED = "not_stated"
+
+
+class Disability(Enum):
+    YES = "yes"
+    NO = "no"
+    NOT_STATED = "not_stated"

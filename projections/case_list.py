@@ -148,3 +148,21 @@ def decode_cursor(cursor: str) -> tuple[str, UUID]:
         return str(crn), UUID(str(case_id))
     except (ValueError, TypeError) as exc:
         raise ValueError("not a cursor from this API") from exc
+
+
+def count_caseload(
+    conn: sa.Connection, generation: Generation, practitioner_id: str, leaving_out: UUID
+) -> int:
+    """Active cases allocated to ``practitioner_id``, ``leaving_out`` one (being allocated)."""
+    t = case_list
+    query = (
+        sa.select(sa.func.count())
+        .select_from(t)
+        .where(
+            t.c.generation == generation,
+            t.c.practitioner_id == practitioner_id,
+            t.c.status == "active",
+            t.c.case_id != leaving_out,
+        )
+    )
+    return int(conn.execute(query).scalar_one())

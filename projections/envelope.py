@@ -3,7 +3,7 @@
 An envelope carries codes, ids, dates and versions only: each event type names the fields
 that may go out, and ``_code`` refuses any value that is not a code (an enum), a number, a
 flag, a date or a time. Personal data and free text (names, notes, reasons, team and PDU
-codes, which API.md counts as free text) never leave; a consumer that needs them follows
+codes, which the contract counts as free text) never leave; a consumer that needs them follows
 ``detailUrl`` into the API, whose read is authorised and written to the access log.
 """
 

@@ -239,3 +239,47 @@ webhook_deliveries = sa.Table(
     sa.Column("delivered_at", UTCDateTime()),
     sa.Index("ix_webhook_deliveries_status", "subscription_id", "status", "case_id", "position"),
 )
+
+# Issue 13: codes only, one row per case (docs/equality.md).
+equality_cases = sa.Table(
+    "equality_cases",
+    metadata,
+    sa.Column("generation", sa.Integer, primary_key=True),
+    sa.Column("case_id", sa.Uuid, primary_key=True),
+    sa.Column("pdu", sa.String(50), nullable=False),
+    sa.Column("team", sa.String(50), nullable=False),
+    sa.Column("ethnic_group", sa.String(20), nullable=False),
+    sa.Column("sex", sa.String(20), nullable=False),
+    sa.Column("disability", sa.String(20), nullable=False),
+    sa.Column("age_band", sa.String(20), nullable=False),
+    sa.Column("start_date", sa.Date),
+    sa.Column("licence", sa.Boolean, nullable=False),
+    sa.Column("breach_or_recall", sa.Boolean, nullable=False),
+    sa.Column("enforcement", sa.Boolean, nullable=False),
+    sa.Column("recall", sa.Boolean, nullable=False),
+    sa.Column("high_rosh", sa.Boolean, nullable=False),
+    sa.Column("needs", sa.Boolean, nullable=False),
+    sa.Column("crs_referral", sa.Boolean, nullable=False),
+    sa.Column("inducted", sa.Boolean, nullable=False),
+    sa.Column("inducted_on_time", sa.Boolean, nullable=False),
+    sa.Column("terminated", sa.Boolean, nullable=False),
+    sa.Column("completed", sa.Boolean, nullable=False),
+    sa.Column("erased", sa.Boolean, nullable=False),
+    sa.Index("ix_equality_cases_team", "generation", "team"),
+    sa.Index("ix_equality_cases_pdu", "generation", "pdu"),
+)
+
+# Issue 13: staff codes and training records, for /equality/workforce and mandatory training.
+staff_profiles = sa.Table(
+    "staff_profiles",
+    metadata,
+    sa.Column("generation", sa.Integer, primary_key=True),
+    sa.Column("aggregate_id", sa.Uuid, primary_key=True),
+    sa.Column("staff_id", sa.String(100), nullable=False),
+    sa.Column("team", sa.String(50), nullable=False),
+    sa.Column("pdu", sa.String(50), nullable=False),
+    sa.Column("ethnic_group", sa.String(20), nullable=False),
+    sa.Column("sex", sa.String(20), nullable=False),
+    sa.Column("training", sa.JSON, nullable=False),
+    sa.Index("ix_staff_profiles_team", "generation", "team"),
+)

@@ -17,12 +17,14 @@ from projections.audit_events import AuditEventsProjection
 from projections.base import Projection
 from projections.case_list import CaseListProjection
 from projections.coordination import Waker, notify_channel
+from projections.equality import EqualityProjection
 from projections.group import GroupRunner
 from projections.history import CaseHistory
 from projections.oversight import OversightProjection
 from projections.relay import WebhookRelay
 from projections.runner import BatchResult, Progress, Runner, rebuild, wait_for
 from projections.staff_directory import StaffDirectoryProjection
+from projections.staff_profiles import StaffProfileProjection
 
 logger = logging.getLogger(__name__)
 EVENTS_PROCESSED = Counter(
@@ -54,6 +56,8 @@ def all_projections(history: CaseHistory) -> list[Projection]:
         StaffDirectoryProjection(),
         AuditEventsProjection(),
         OversightProjection(history),
+        EqualityProjection(history),
+        StaffProfileProjection(),
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
@@ -17,7 +18,13 @@ import uvicorn
 from api.auth import issue_token
 from api.bootstrap import Container, build
 from api.main import create_app
+from application.access import Actor
+from application.commands import RegisterStaff
+from application.errors import AlreadyExistsError, NotFoundError
+from application.service import CaseTrail
 from application.settings import Settings
+from domain.allocation import DEFAULT_REQUIRED_TRAINING
+from domain.vocabulary import Grade
 
 TEST_SECRET = "test-secret-for-casetrail-tests-0123456789"
 
@@ -138,3 +145,27 @@ def serve_process(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+FULLY_TRAINED = sorted(set(DEFAULT_REQUIRED_TRAINING.values()))
+
+
+def ensure_staff(app: CaseTrail, staff_id: str, team: str = "T1", pdu: str = "SHF") -> None:
+    """Register ``staff_id`` (fully trained, ample capacity) unless already registered: tests
+    that are not about the allocation guard allocate to practitioners who pass it."""
+    try:
+        app.get_staff(staff_id)
+    except NotFoundError:
+        with contextlib.suppress(AlreadyExistsError):  # another thread of the test was first
+            app.register_staff(
+                RegisterStaff(
+                    staff_id=staff_id,
+                    name="Test Practitioner",
+                    grade=Grade.PO,
+                    team=team,
+                    pdu=pdu,
+                    capacity=1000,
+                    training=FULLY_TRAINED,
+                ),
+                Actor("admin-support", frozenset({"admin"})),
+            )

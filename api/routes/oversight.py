@@ -15,6 +15,7 @@ from application.access import Actor, check_spo_team, indicator_scope
 from projections.compliance import IndicatorScope, query_compliance
 from projections.oversight import QueueFilter, query_queue
 from projections.quality import query_quality
+from projections.staff_profiles import load_staff, mandatory_training_rate
 
 router = APIRouter(tags=["oversight"])
 PROJECTION = "oversight"
@@ -130,6 +131,17 @@ def get_compliance(
 ) -> Any:
     """Compliance rates, each with numerator, denominator and definition (SPO: own teams)."""
     rates, now = _indicators(container, scope, min_position, query_compliance)
+    with container.engine.connect() as conn:
+        staff = load_staff(
+            conn,
+            container.projections.live("staff_profiles"),
+            scope.teams,
+            scope.pdus,
+            pdu=scope.pdu,
+            team=scope.team,
+        )
+    mandatory = container.settings.mandatory_training
+    rates["mandatory_training"] = mandatory_training_rate(staff, mandatory, now.date())
     return {"scope": scope.as_dict(), "as_of": now, "rates": rates}
 
 

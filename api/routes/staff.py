@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Request, Response
 from api import schemas as s
 from api.deps import ActorDep, CommanderDep, IdempotencyKeyHeader, ServiceDep, idempotency
 from api.routes.casework import PROBLEM_RESPONSES
-from application.commands import RegisterStaff
+from application.commands import CompleteTraining, RegisterStaff
 
 router = APIRouter(tags=["staff"])
 
@@ -44,4 +44,29 @@ def get_staff(
     staff_id: Annotated[str, Path(max_length=100)], service: ServiceDep, actor: ActorDep
 ) -> Any:
     """A member of staff; any signed-in user."""
-    return service.get_staff(staff_id).to_dict()
+    return service.get_staff(staff_id).to_dict(on=service.clock().date())
+
+
+@router.post(
+    "/staff/{staff_id}/training",
+    status_code=201,
+    response_model=s.StaffResult,
+    responses=PROBLEM_RESPONSES,
+)
+def record_training(
+    staff_id: Annotated[str, Path(max_length=100)],
+    body: s.TrainingBody,
+    request: Request,
+    response: Response,
+    service: ServiceDep,
+    actor: CommanderDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Any:
+    """Record a training module completed (`TrainingCompleted`); admin or the team's SPO."""
+    written = service.complete_training(
+        CompleteTraining(staff_id=staff_id, **body.model_dump()),
+        actor,
+        idempotency=idempotency(request, idempotency_key, body),
+    )
+    response.headers["ETag"] = f'"{written.version}"'
+    return {"staff_id": staff_id, "version": written.version, "position": written.position}

@@ -373,3 +373,7 @@ def staff(staff_id: str = "po1", **overrides: Any) -> dict[str, Any]:
         "training": ["domestic_abuse"],
         **overrides,
     }
+
+
+def training(module: str = "sexual_offending", **overrides: Any) -> dict[str, Any]:
+    return {"module": module, "completed_on": "2026-01-02", **overrides}

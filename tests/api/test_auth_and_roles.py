@@ -15,7 +15,7 @@ import pytest
 
 from tests.api import builders as b
 from tests.api.builders import T1, T2
-from tests.support import TEST_SECRET, LiveServer
+from tests.support import TEST_SECRET, LiveServer, ensure_staff
 
 
 @pytest.fixture(scope="module")
@@ -240,6 +240,7 @@ def test_spo_of_the_team_can_send_spo_only_commands(
 
 
 def test_spo_can_send_casework_commands_too(api: LiveServer, case_id: str) -> None:
+    ensure_staff(api.container.app, "po1", T1)
     with api.client("spo1", "spo", teams=(T1,)) as spo1:
         b.command(spo1, f"/cases/{case_id}/allocations", b.allocation("po1"))
         b.command(spo1, f"/cases/{case_id}/termination", b.termination())

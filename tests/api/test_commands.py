@@ -12,7 +12,7 @@ import pytest
 
 from tests.api import builders as b
 from tests.api.builders import T1, T2
-from tests.support import LiveServer
+from tests.support import LiveServer, ensure_staff
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +40,7 @@ def _assert_event(
 
 def test_licence_case_from_opening_to_correction_after_termination(server: LiveServer) -> None:
     """One case carried through every command of docs/api.md, by the roles that may send them."""
+    ensure_staff(server.container.app, "po1", T1)
     po1 = server.client("po1", "practitioner", teams=(T1,))
     spo1 = server.client("spo1", "spo", teams=(T1,))
     po2 = server.client("po2", "practitioner", teams=(T2,))
@@ -272,5 +273,8 @@ def test_staff_registration_answers_201_and_can_be_read_back(api: LiveServer) ->
             "pdu": "SHF",
             "capacity": 25,
             "training": ["domestic_abuse"],
+            "ethnic_group": "not_stated",
+            "sex": "not_stated",
+            "training_records": [],
             "version": 1,
         }

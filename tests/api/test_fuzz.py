@@ -295,6 +295,7 @@ PATH_VALUES = {
     "referral_id": "r1",
     "crn": "X000001",
     "subscription_id": "00000000-0000-4000-8000-000000000000",
+    "staff_id": "po1",
 }
 
 

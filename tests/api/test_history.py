@@ -12,7 +12,7 @@ import pytest
 
 from tests.api import builders as b
 from tests.api.builders import T1
-from tests.support import LiveServer, live_server
+from tests.support import LiveServer, ensure_staff, live_server
 
 EVENT_FIELDS = {"version", "type", "occurred_at", "recorded_at", "actor_id", "command_id", "data"}
 
@@ -25,6 +25,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def po1(api: LiveServer) -> Iterator[httpx.Client]:
+    ensure_staff(api.container.app, "po1", T1)
     with api.client("po1", "practitioner", teams=(T1,)) as client:
         yield client
 

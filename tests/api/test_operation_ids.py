@@ -16,6 +16,9 @@ from api.operation_ids import operation_id
 from tests.api.conftest import operations
 
 PINNED = {
+    ("get", "/equality"): "getEquality",
+    ("get", "/equality/workforce"): "getWorkforceEquality",
+    ("post", "/staff/{staff_id}/training"): "recordTraining",
     ("get", "/domain-events"): "listDomainEvents",
     ("get", "/subscriptions"): "listSubscriptions",
     ("post", "/subscriptions"): "createSubscription",

@@ -18,7 +18,7 @@ import pytest
 
 from api.bootstrap import build
 from tests.api import builders as b
-from tests.support import LiveServer, make_settings
+from tests.support import LiveServer, ensure_staff, make_settings
 
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
 RATES = {
@@ -66,6 +66,8 @@ def team() -> str:
 
 @pytest.fixture
 def spo(server: LiveServer, team: str) -> Iterator[httpx.Client]:
+    for practitioner in ("po-1", "po-2"):  # two_cases allocates to them
+        ensure_staff(server.container.app, practitioner, team, pdu=team)
     with server.client(f"spo-{team}", "spo", teams=(team,)) as client:
         yield client
 

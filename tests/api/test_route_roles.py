@@ -104,6 +104,7 @@ AUDIT = rule("audit view", auditor=ALLOW)
 SPO_TEAM_VIEW = rule("SPO team view", spo=(ALLOW, DENY))
 TEAM_STATISTICS = rule("team statistics", spo=(ALLOW, DENY), pdu_head=ALLOW, auditor=ALLOW)
 ADMIN_ONLY = rule("admin only", admin=ALLOW)
+STAFF_TRAINING = rule("staff training record", spo=(ALLOW, DENY), admin=ALLOW)
 SIGNED_IN = rule("any signed-in user", **dict.fromkeys(ROLES, ALLOW))
 OPEN = rule("open", anonymous=ALLOW, **dict.fromkeys(ROLES, ALLOW))
 INTEGRATION_ONLY = rule("integration", admin=ALLOW, integration=ALLOW)
@@ -146,10 +147,13 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/oversight"): SPO_TEAM_VIEW,
     ("GET", "/compliance"): TEAM_STATISTICS,
     ("GET", "/quality"): TEAM_STATISTICS,
+    ("GET", "/equality"): TEAM_STATISTICS,
+    ("GET", "/equality/workforce"): TEAM_STATISTICS,
     ("GET", "/workload"): SPO_TEAM_VIEW,
     ("GET", "/staff"): SIGNED_IN,
     ("POST", "/staff"): ADMIN_ONLY,
     ("GET", "/staff/{staff_id}"): SIGNED_IN,
+    ("POST", "/staff/{staff_id}/training"): STAFF_TRAINING,
     ("POST", "/people/{crn}/erasure"): ADMIN_ONLY,
     ("GET", "/health"): OPEN,
     ("GET", "/ready"): OPEN,
@@ -227,6 +231,8 @@ READ_PARAMS: dict[str, dict[str, str]] = {
     "/oversight": {"team": T1},
     "/compliance": {"team": T1},
     "/quality": {"team": T1},
+    "/equality": {"team": T1},
+    "/equality/workforce": {"team": T1},
     "/audit/access": {
         "from": "2000-01-01T00:00:00+00:00",
         "to": "2100-01-01T00:00:00+00:00",
@@ -359,6 +365,8 @@ def build_call(world: World, method: str, template: str, *, allowed: bool) -> Ca
             body = b.open_body(crn=world.unique("O"))
         elif template == "/staff":
             body = b.staff(world.unique("st"))
+        elif template == "/staff/{staff_id}/training":
+            body = b.training("hate_crime")
         elif template == "/people/{crn}/erasure":
             body = {"reason": "the person asked for erasure"}
             success = 200

@@ -46,7 +46,7 @@ from domain.vocabulary import (
 from projections.compliance import IndicatorScope, query_compliance
 from projections.oversight import QueueFilter, query_queue
 from projections.quality import query_quality
-from tests.support import make_settings
+from tests.support import ensure_staff, make_settings
 
 DEFAULTS = OversightSettings()
 
@@ -146,6 +146,7 @@ class CaseStory:
         return int(written.version)
 
     def allocate(self, at: datetime, practitioner_id: str = "po-1") -> int:
+        ensure_staff(self.container.app, practitioner_id, self.team)
         return self.do(
             c.AllocateCase,
             at,

@@ -32,7 +32,7 @@ from projections.history import CaseHistory
 from projections.runner import Runner
 from projections.schema import projection_tracking
 from projections.system import all_projections
-from tests.support import TEST_SECRET, LiveServer
+from tests.support import TEST_SECRET, LiveServer, ensure_staff
 
 TEAMS = ("T1", "T2", "T3")
 PDUS = ("SHF", "LDS", "BRD")
@@ -91,6 +91,7 @@ def register_staff(app: Any, staff_id: str, *, team: str = "T1", capacity: int =
 
 
 def allocate(app: Any, case_id: UUID, practitioner_id: str) -> Written:
+    ensure_staff(app, practitioner_id)
     written: Written = app.execute(
         c.AllocateCase(
             case_id=case_id,
@@ -150,9 +151,9 @@ def some_history(app: Any, first: int, count: int) -> list[UUID]:
     ids = []
     for number in range(first, first + count):
         case_id = open_case(app, number, team=TEAMS[number % 3]).aggregate_id
+        register_staff(app, f"po-{number}", team=TEAMS[number % 3])  # before the allocation
         allocate(app, case_id, f"po-{number}")
         assess_risk(app, case_id, list(RoSH)[number % 4])
-        register_staff(app, f"po-{number}", team=TEAMS[number % 3])
         ids.append(case_id)
     return ids
 

@@ -44,7 +44,7 @@ from domain.vocabulary import (
     SignificantEventKind,
     Source,
 )
-from tests.support import make_settings
+from tests.support import ensure_staff, make_settings
 
 TEAM = "T1"
 PO = Actor("po1", frozenset({"practitioner"}), frozenset({TEAM}))
@@ -150,6 +150,7 @@ class TestCaseTrailContract:
 
         def new() -> Container:
             built.append(build(settings))
+            ensure_staff(built[-1].app, "po1", TEAM)  # the practitioner eleven_commands names
             return built[-1]
 
         yield new

@@ -1,4 +1,4 @@
-"""The layering of DESIGN.md, checked: import-linter's contracts are kept, and importing the
+"""The layering of docs/design.md, checked: import-linter's contracts are kept, and importing the
 domain pulls in no storage, web framework or outer layer."""
 
 from __future__ import annotations

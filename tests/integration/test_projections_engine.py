@@ -159,9 +159,11 @@ class Story:
         if case_id in self.terminated:
             with pytest.raises(CaseTerminatedError):
                 h.allocate(self.app, case_id, "po-late")
+            self.staff.add("po-late")  # registered for the allocation guard before refusal
             return
         if kind == "allocate":
             written = h.allocate(self.app, case_id, args[0])
+            self.staff.add(args[0])  # registered for the allocation guard
         elif kind == "assess":
             written = h.assess_risk(self.app, case_id, args[0])
         elif kind == "review":

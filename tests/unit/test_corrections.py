@@ -245,7 +245,8 @@ def test_a_correction_of_an_unknown_field_is_refused_naming_the_correctable_ones
     detail = raised.value.detail
     assert "practitioner" in detail
     assert (
-        "correctable: occurred_at, practitioner_id, suitability_considered, training_considered"
+        "correctable: occurred_at, override_reason, practitioner_id, suitability_considered, "
+        "training_considered"
     ) in detail
 
 

@@ -52,6 +52,8 @@ def test_registering_staff_records_who_they_are() -> None:
         "pdu": "SHF",
         "capacity": 40,
         "training": ["domestic_abuse"],
+        "ethnic_group": "not_stated",
+        "sex": "not_stated",
         "version": 1,
     }
 
