@@ -13,7 +13,17 @@ from fastapi.openapi.utils import get_openapi
 from api import problems
 from api.bootstrap import Container, build
 from api.observability import RequestContextMiddleware
-from api.routes import audit, cases, casework, ops, oversight, people, read_models, staff
+from api.routes import (
+    audit,
+    cases,
+    casework,
+    ops,
+    oversight,
+    people,
+    read_models,
+    staff,
+    time_views,
+)
 from application.settings import Settings
 
 DESCRIPTION = """Event-sourced case supervision for the Probation Service.
@@ -43,7 +53,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app = FastAPI(title="casetrail", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.container = container
     problems.install(app)
-    for module in (casework, cases, audit, read_models, oversight, staff, people, ops):
+    for module in (casework, cases, audit, read_models, oversight, time_views, staff, people, ops):
         app.include_router(module.router)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=container.settings.max_body_bytes)
     app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]

@@ -145,13 +145,13 @@ def query_queue(
         bound = min(horizon, start + span)
         items = _due_by(conn, generation, thresholds, where, now=now, bound=bound)
         if after is not None:
-            items = [item for item in items if _order(item) > after]
+            items = [item for item in items if queue_order(item) > after]
         if len(items) > limit or bound >= horizon:
             break
         span *= 4
     page = items[:limit]
     more = len(items) > limit
-    return page, (encode_cursor(_order(page[-1])) if more and page else None)
+    return page, (encode_cursor(queue_order(page[-1])) if more and page else None)
 
 
 def _scoped(query: sa.Select[Any], generation: Generation, where: QueueFilter) -> sa.Select[Any]:
@@ -227,7 +227,7 @@ def _due_by(
                 "due_at": due_at,
                 "overdue": now >= due_at,
             }
-    return sorted(earliest.values(), key=_order)
+    return sorted(earliest.values(), key=queue_order)
 
 
 def due_date(due_at: datetime) -> date:
@@ -235,7 +235,7 @@ def due_date(due_at: datetime) -> date:
     return local_date(due_at - timedelta(microseconds=1))
 
 
-def _order(item: dict[str, Any]) -> tuple[datetime, str, str]:
+def queue_order(item: dict[str, Any]) -> tuple[datetime, str, str]:
     return (item["due_at"], str(item["case_id"]), item["reason"])
 
 

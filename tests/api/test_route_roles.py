@@ -138,6 +138,7 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/cases/{case_id}/events"): CASE_READ,
     ("GET", "/cases/{case_id}/state"): CASE_READ,
     ("GET", "/cases/{case_id}/timeline"): CASE_READ,
+    ("GET", "/cases/{case_id}/oversight-history"): CASE_READ,
     ("GET", "/cases/{case_id}/integrity"): INTEGRITY,
     ("GET", "/audit/access"): AUDIT,
     ("GET", "/audit/events"): AUDIT,
