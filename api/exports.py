@@ -7,6 +7,7 @@ import io
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from html import escape
+from typing import Any
 
 from application.timeline import TimelineItem
 from projections.oversight_history import OversightEpisode
@@ -164,3 +165,13 @@ def timeline_html(
         "<th>Lateness (days)</th><th>Event</th><th>Summary</th><th>Recorded by</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>{episodes_html(episodes)}</body></html>"
     )
+
+
+def trend_csv(items: list[dict[str, Any]]) -> str:
+    """A trend as a spreadsheet: month, numerator, denominator, rate (a percent)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(("month", "numerator", "denominator", "rate"))
+    for item in items:
+        writer.writerow([_cell(item[k]) for k in ("month", "numerator", "denominator", "rate")])
+    return out.getvalue()

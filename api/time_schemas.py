@@ -36,3 +36,16 @@ class OversightHistoryView(BaseModel):
     version: int
     as_of: datetime = Field(description="the server time open items' overdue_days run to")
     items: list[OversightHistoryItem]
+
+
+class TrendItem(BaseModel):
+    month: str = Field(description="YYYY-MM; the figure as at the month's last moment")
+    numerator: int
+    denominator: int
+    rate: float | None = Field(description="a percent; null when the denominator is 0")
+
+
+class TrendView(BaseModel):
+    measure: str
+    definition: str
+    items: list[TrendItem]

@@ -145,6 +145,7 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/oversight"): SPO_TEAM_VIEW,
     ("GET", "/compliance"): TEAM_STATISTICS,
     ("GET", "/quality"): TEAM_STATISTICS,
+    ("GET", "/trends"): TEAM_STATISTICS,
     ("GET", "/workload"): SPO_TEAM_VIEW,
     ("GET", "/staff"): SIGNED_IN,
     ("POST", "/staff"): ADMIN_ONLY,
@@ -218,6 +219,7 @@ READ_PARAMS: dict[str, dict[str, str]] = {
     "/oversight": {"team": T1},
     "/compliance": {"team": T1},
     "/quality": {"team": T1},
+    "/trends": {"team": T1, "measure": "induction_on_time"},
     "/audit/access": {
         "from": "2000-01-01T00:00:00+00:00",
         "to": "2100-01-01T00:00:00+00:00",

@@ -209,3 +209,56 @@ def test_the_past_queue_pages_and_refuses_bad_input(spo: httpx.Client, team: str
     b.assert_problem(spo.get("/oversight", params={**params, "cursor": "nope"}), 400)
     naive = spo.get("/oversight", params={"team": team, "as_known_at": "2026-01-01T00:00:00"})
     b.assert_problem(naive, 422)
+
+
+def test_trends_by_month_as_json_and_csv(server: LiveServer, spo: httpx.Client, team: str) -> None:
+    late = b.open_case(spo, crn="X200008", team=team, pdu=team, offence_flags=[])
+    b.open_case(spo, crn="X200009", team=team, pdu=team, offence_flags=[])
+    result = b.command(spo, f"/cases/{late}/inductions", b.induction(occurred_at=b.at(3, month=2)))
+    params = {
+        "team": team,
+        "measure": "induction_on_time",
+        "from": "2025-12",
+        "to": "2026-03",
+        "min_position": result["position"],
+    }
+
+    response = spo.get("/trends", params=params)
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["measure"] == "induction_on_time"
+    assert "5 business days" in body["definition"]
+    # December: no case yet; January: both overdue and not inducted; from February one of
+    # them inducted, late.
+    assert [(i["month"], i["numerator"], i["denominator"], i["rate"]) for i in body["items"]] == [
+        ("2025-12", 0, 0, None),
+        ("2026-01", 0, 2, 0.0),
+        ("2026-02", 0, 2, 0.0),
+        ("2026-03", 0, 2, 0.0),
+    ]
+    exported = spo.get("/trends", params={**params, "format": "csv"})
+    assert exported.status_code == 200, exported.text
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.text.splitlines()[:3] == [
+        "month,numerator,denominator,rate",
+        "2025-12,0,0,",
+        "2026-01,0,2,0.0",
+    ]
+    default = spo.get("/trends", params={"team": team, "measure": "2.2c"}).json()
+    assert [i["month"] for i in default["items"]][-1] == "2026-03"  # the server's month
+    assert len(default["items"]) == 12
+
+
+def test_trends_refuse_bad_input(server: LiveServer, spo: httpx.Client, team: str) -> None:
+    def trends(**params: str) -> httpx.Response:
+        return spo.get("/trends", params={"team": team, "measure": "attendance", **params})
+
+    b.assert_problem(trends(measure="nope"), 400, "unknown-measure")
+    b.assert_problem(trends(**{"from": "2026-03", "to": "2026-01"}), 400, "bad-range")
+    b.assert_problem(trends(**{"from": "2010-01", "to": "2026-01"}), 400, "bad-range")
+    b.assert_problem(trends(**{"from": "2026-13"}), 422)
+    with server.client("po-1", "practitioner", teams=(team,)) as practitioner:
+        b.assert_problem(practitioner.get("/trends", params={"measure": "attendance"}), 403)
+    with server.client("spo-x", "spo", teams=("OTHER",)) as other:
+        b.assert_problem(other.get("/trends", params={"team": team, "measure": "attendance"}), 403)
