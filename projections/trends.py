@@ -125,9 +125,12 @@ def trend(
     scope: IndicatorScope,
     measure: str,
     span: list[Month],
+    *,
+    now: datetime,
 ) -> list[dict[str, Any]]:
-    """``measure`` over ``scope`` at each month's end: month, numerator, denominator, rate."""
-    ends = [month.last_moment for month in span]
+    """``measure`` over ``scope`` at each month's end: month, numerator, denominator, rate.
+    The month not yet over is taken at ``now``: its figure is the current one."""
+    ends = [min(month.last_moment, now) for month in span]
     engine = sa.create_engine("sqlite://")
     try:
         with engine.begin() as conn:
@@ -136,8 +139,8 @@ def trend(
             for start in range(0, len(rows), 5000):
                 conn.execute(oversight_cases.insert(), rows[start : start + 5000])
             items = []
-            for index, month in enumerate(span):
-                numerator, denominator, _ = measures(thresholds, month.last_moment)[measure]
+            for index, (month, end) in enumerate(zip(span, ends, strict=True)):
+                numerator, denominator, _ = measures(thresholds, end)[measure]
                 [(yes, total)] = sums(conn, index, scope, [(numerator, denominator)])
                 items.append(
                     {

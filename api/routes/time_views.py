@@ -89,7 +89,7 @@ def get_trends(
     with container.engine.connect() as conn:
         found = candidates(conn, live("oversight"), live("audit_events"), scope)
     cases = container.app.records_of(found)
-    items = trend(cases, container.settings.oversight, scope, measure, span)
+    items = trend(cases, container.settings.oversight, scope, measure, span, now=now)
     if format == "csv":
         return Response(
             trend_csv(items),
@@ -100,10 +100,13 @@ def get_trends(
 
 
 def _span(first: str | None, last: str | None, now: datetime) -> list[Month]:
-    """The months asked for: by default the twelve to this one."""
-    end = Month.parse(last) if last else Month(local_date(now).replace(day=1))
+    """The months asked for, none after this one: by default the twelve to this one."""
+    this_month = Month(local_date(now).replace(day=1))
+    end = Month.parse(last) if last else this_month
     start = Month.parse(first) if first else Month(_back(end.first, 11))
     span = months(start, end)
+    if end.first > this_month.first:
+        raise ApiError(400, "bad-range", "The months have not come yet", "`to` is after now")
     if not span:
         raise ApiError(400, "bad-range", "The month range is empty", "`to` is before `from`")
     if len(span) > MAX_MONTHS:

@@ -39,6 +39,7 @@ from tests.integration.oversight_story import (
 )
 
 Step = tuple[str, datetime, Callable[[CaseStory, datetime], Any]]
+NOW = datetime(2025, 6, 2, 12, tzinfo=UTC)
 SPAN = months(Month.parse("2025-01"), Month.parse("2025-04"))
 
 OPENINGS: dict[str, tuple[datetime, dict[str, Any]]] = {
@@ -110,7 +111,8 @@ def trend_of(container: Any, team: str, measure: str) -> list[tuple[int, int]]:
         found = candidates(conn, live(container), container.projections.live("audit_events"), scope)
     cases = container.app.records_of(found)
     return [
-        (i["numerator"], i["denominator"]) for i in trend(cases, DEFAULTS, scope, measure, SPAN)
+        (i["numerator"], i["denominator"])
+        for i in trend(cases, DEFAULTS, scope, measure, SPAN, now=NOW)
     ]
 
 
