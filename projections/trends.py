@@ -3,12 +3,9 @@
 Each month's figure is the same definition as ``/compliance`` or ``/quality`` asked at the
 month's last moment (London), over every case as it stood then: its records that had occurred
 by then, with the corrections known now, folded through the oversight read model's own facts
-and columns. The month-end rows are written to an in-memory SQLite table shaped like
-``oversight_cases`` (one generation per month), so the rates' own SQL counts them: a trend and
-the current figure cannot drift apart.
-
-Cost grows with the cases in scope (their records are read and folded per request); the
-rollups of issue 12 are to replace it (docs/compliance.md, "Trends").
+and columns (``month_end_columns``). The oversight projection keeps those rows in
+``oversight_months`` (projections/oversight_months.py); the rates' own SQL, rewritten onto
+that table, counts them, so a trend and the current figure cannot drift apart.
 """
 
 from __future__ import annotations
@@ -16,19 +13,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from domain.records import Record, apply_corrections
 from projections.base import Generation
 from projections.business_days import end_of_day
-from projections.compliance import Expression, IndicatorScope, percent, rate_specs, sums
+from projections.compliance import Expression, IndicatorScope, percent, rate_specs
 from projections.oversight_columns import case_columns
 from projections.oversight_facts import apply, new_facts
 from projections.oversight_rules import Thresholds
 from projections.quality_questions import standards
-from projections.schema import audit_events, oversight_cases
+from projections.schema import oversight_cases, oversight_months
 
 MAX_MONTHS = 60
 
@@ -79,18 +76,6 @@ def measures(
     return found
 
 
-def candidates(
-    conn: sa.Connection, oversight: Generation, audit: Generation, scope: IndicatorScope
-) -> list[UUID]:
-    """Cases that may have been in ``scope`` at some month's end: those in it now, and every
-    case ever transferred (the fold decides where each stood then)."""
-    in_scope = sa.select(oversight_cases.c.case_id).where(*scope.conditions(oversight))
-    transferred = sa.select(audit_events.c.aggregate_id).where(
-        audit_events.c.generation == audit, audit_events.c.type == "Transferred"
-    )
-    return sorted(set(conn.execute(sa.union(in_scope, transferred)).scalars()), key=str)
-
-
 def month_end_columns(records: list[Record], ends: list[datetime]) -> list[dict[str, Any] | None]:
     """The case's read-model columns as at each of ``ends`` (ascending); None before it opened.
 
@@ -119,8 +104,20 @@ def month_end_columns(records: list[Record], ends: list[datetime]) -> list[dict[
     return found
 
 
-def trend(
-    cases: dict[UUID, list[Record]],
+def _on_months(expression: Expression) -> Expression:
+    """An expression over ``oversight_cases`` rewritten over ``oversight_months``."""
+
+    def swap(element: Any, **_: Any) -> Any:
+        if isinstance(element, sa.Column) and element.table is oversight_cases:
+            return oversight_months.c[element.name]
+        return None
+
+    return replacement_traverse(expression, {}, swap)
+
+
+def query_trend(
+    conn: sa.Connection,
+    generation: Generation,
     thresholds: Thresholds,
     scope: IndicatorScope,
     measure: str,
@@ -129,44 +126,33 @@ def trend(
     now: datetime,
 ) -> list[dict[str, Any]]:
     """``measure`` over ``scope`` at each month's end: month, numerator, denominator, rate.
-    The month not yet over is taken at ``now``: its figure is the current one."""
-    ends = [min(month.last_moment, now) for month in span]
-    engine = sa.create_engine("sqlite://")
-    try:
-        with engine.begin() as conn:
-            oversight_cases.create(conn)
-            rows = _rows(cases, ends)
-            for start in range(0, len(rows), 5000):
-                conn.execute(oversight_cases.insert(), rows[start : start + 5000])
-            items = []
-            for index, (month, end) in enumerate(zip(span, ends, strict=True)):
-                numerator, denominator, _ = measures(thresholds, end)[measure]
-                [(yes, total)] = sums(conn, index, scope, [(numerator, denominator)])
-                items.append(
-                    {
-                        "month": month.label,
-                        "numerator": yes,
-                        "denominator": total,
-                        "rate": percent(yes, total),
-                    }
-                )
-            return items
-    finally:
-        engine.dispose()
 
-
-def _rows(cases: dict[UUID, list[Record]], ends: list[datetime]) -> list[dict[str, Any]]:
-    rows = []
-    for case_id, records in cases.items():
-        for index, columns in enumerate(month_end_columns(records, ends)):
-            if columns is not None:
-                rows.append(
-                    {
-                        **columns,
-                        "generation": index,
-                        "case_id": case_id,
-                        "version": 0,
-                        "items_digest": "",
-                    }
-                )
-    return rows
+    Each month counts the case rows that held at its end (``oversight_months``) with the
+    measure's own definition asked at that moment; the month not yet over is taken at
+    ``now``, so its figure is the current one. One statement for every month.
+    """
+    m = oversight_months
+    scoped = [_on_months(condition) for condition in scope.conditions(generation)]
+    selects = []
+    for index, month in enumerate(span):
+        numerator, denominator, _ = measures(thresholds, min(month.last_moment, now))[measure]
+        held = sa.and_(
+            m.c.month <= month.first, sa.or_(m.c.until.is_(None), m.c.until > month.first)
+        )
+        selects.append(
+            sa.select(
+                sa.literal(index).label("i"),
+                _on_months(numerator).label("n"),
+                _on_months(denominator).label("d"),
+            ).where(*scoped, held)
+        )
+    found = {i: (int(n or 0), int(d or 0)) for i, n, d in conn.execute(sa.union_all(*selects))}
+    return [
+        {
+            "month": month.label,
+            "numerator": found[index][0],
+            "denominator": found[index][1],
+            "rate": percent(*found[index]),
+        }
+        for index, month in enumerate(span)
+    ]

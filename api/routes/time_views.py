@@ -19,7 +19,7 @@ from application.access import indicator_scope
 from projections.business_days import local_date
 from projections.compliance import IndicatorScope
 from projections.oversight_history import oversight_history
-from projections.trends import MAX_MONTHS, Month, candidates, measures, months, trend
+from projections.trends import MAX_MONTHS, Month, measures, months, query_trend
 
 router = APIRouter(tags=["time"])
 
@@ -84,12 +84,17 @@ def get_trends(
             "The measure is not known",
             f"{measure!r} is none of: {', '.join(known)}",
         )
-    read_your_writes(container, "oversight", "audit_events", min_position=min_position)
-    live = container.projections.live
+    read_your_writes(container, "oversight", min_position=min_position)
     with container.engine.connect() as conn:
-        found = candidates(conn, live("oversight"), live("audit_events"), scope)
-    cases = container.app.records_of(found)
-    items = trend(cases, container.settings.oversight, scope, measure, span, now=now)
+        items = query_trend(
+            conn,
+            container.projections.live("oversight"),
+            container.settings.oversight,
+            scope,
+            measure,
+            span,
+            now=now,
+        )
     if format == "csv":
         return Response(
             trend_csv(items),

@@ -14,7 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from application.access import AUDITOR as AUDITOR_ROLE
+from application.access import Actor
 from domain.vocabulary import (
     AppointmentType,
     EnforcementAction,
@@ -25,7 +28,9 @@ from domain.vocabulary import (
     Service,
 )
 from projections.compliance import IndicatorScope
-from projections.trends import Month, candidates, measures, month_end_columns, months, trend
+from projections.oversight_months import series
+from projections.schema import oversight_months
+from projections.trends import Month, measures, month_end_columns, months, query_trend
 from tests.integration.oversight_story import (
     BACKENDS,
     DEFAULTS,
@@ -38,6 +43,7 @@ from tests.integration.oversight_story import (
     rates,
 )
 
+AUDITOR = Actor("auditor-1", frozenset({AUDITOR_ROLE}), frozenset())
 Step = tuple[str, datetime, Callable[[CaseStory, datetime], Any]]
 NOW = datetime(2025, 6, 2, 12, tzinfo=UTC)
 SPAN = months(Month.parse("2025-01"), Month.parse("2025-04"))
@@ -73,6 +79,7 @@ SCRIPT: list[Step] = [
     ("A", on(5, 3), lambda s, at: s.review(at, informed=True)),
     ("C", on(2, 4), lambda s, at: s.induct(at)),
     ("D", on(2, 4, 10), lambda s, at: s.answer(at, "enq-1")),
+    ("A", on(28, 1), lambda s, at: s.oversee(at)),  # backdated two months: A's rows redone
     ("E", on(10, 1), lambda s, at: s.induct(at)),  # backdated: recorded after all the rest
 ]
 
@@ -106,14 +113,27 @@ def reference(container: Any, month: Month) -> dict[str, tuple[int, int]]:
 
 
 def trend_of(container: Any, team: str, measure: str) -> list[tuple[int, int]]:
-    scope = IndicatorScope(team=team)
     with container.engine.connect() as conn:
-        found = candidates(conn, live(container), container.projections.live("audit_events"), scope)
-    cases = container.app.records_of(found)
-    return [
-        (i["numerator"], i["denominator"])
-        for i in trend(cases, DEFAULTS, scope, measure, SPAN, now=NOW)
-    ]
+        found = query_trend(
+            conn, live(container), DEFAULTS, IndicatorScope(team=team), measure, SPAN, now=NOW
+        )
+    return [(i["numerator"], i["denominator"]) for i in found]
+
+
+def month_rows(container: Any, team: str) -> dict[Any, list[tuple[Any, Any, dict[str, Any]]]]:
+    """Each case's stored month rows: (month, until, columns)."""
+    m = oversight_months
+    query = sa.select(m).where(m.c.generation == live(container)).order_by(m.c.month)
+    found: dict[Any, list[tuple[Any, Any, dict[str, Any]]]] = {}
+    with container.engine.connect() as conn:
+        for row in conn.execute(query).mappings():
+            if row["team"] == team or row["case_id"] in found:
+                columns = {k: v for k, v in row.items() if k not in KEYS}
+                found.setdefault(row["case_id"], []).append((row["month"], row["until"], columns))
+    return found
+
+
+KEYS = ("generation", "case_id", "month", "until")
 
 
 def test_every_measure_by_month_equals_the_definitions_at_that_months_end(
@@ -188,3 +208,26 @@ def test_a_case_is_absent_before_it_opened_and_folds_afresh_after_a_late_record(
     assert march is not None
     assert (february["induction_bd"], february["plan_agreed"]) == (1, False)
     assert (march["induction_bd"], march["plan_agreed"]) == (1, True)
+
+
+def test_month_rows_built_as_events_arrive_equal_the_series_folded_from_history(
+    container: Any,
+) -> None:
+    """In order, backdated, corrected: the projection's rows are the history's month ends."""
+    team = new_team()
+    tell(container, team)
+    corrected = CaseStory(container, team).open(on(7, 1), crn="X100009")
+    inducted = corrected.induct(on(8, 1))
+    corrected.assess(on(3, 2), RoSH.HIGH)
+    corrected.correct(on(4, 3), inducted, occurred_at=on(20, 1))  # late after all
+    corrected.plan(on(10, 3))
+
+    stored = month_rows(container, team)
+
+    assert len(stored) == len(OPENINGS) + 1
+    for case_id, rows in stored.items():
+        records = [r for r, _ in container.app.case_entries(case_id, AUDITOR)[1]]
+        expected = series(records)
+        assert [(month, columns) for month, _, columns in rows] == expected, case_id
+        untils = [until for _, until, _ in rows]
+        assert untils == [month for month, _, _ in rows[1:]] + [None]
