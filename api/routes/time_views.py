@@ -107,20 +107,27 @@ def get_trends(
 def _span(first: str | None, last: str | None, now: datetime) -> list[Month]:
     """The months asked for, none after this one: by default the twelve to this one."""
     this_month = Month(local_date(now).replace(day=1))
-    end = Month.parse(last) if last else this_month
-    start = Month.parse(first) if first else Month(_back(end.first, 11))
-    span = months(start, end)
+    try:
+        end = Month.parse(last) if last else this_month
+        start = Month.parse(first) if first else Month(_back(end.first, 11))
+    except ValueError as exc:
+        raise ApiError(400, "bad-range", "The month is not valid", str(exc)) from None
     if end.first > this_month.first:
         raise ApiError(400, "bad-range", "The months have not come yet", "`to` is after now")
-    if not span:
+    count = _index(end.first) - _index(start.first) + 1
+    if count < 1:
         raise ApiError(400, "bad-range", "The month range is empty", "`to` is before `from`")
-    if len(span) > MAX_MONTHS:
+    if count > MAX_MONTHS:
         raise ApiError(
             400, "bad-range", "The month range is too long", f"at most {MAX_MONTHS} months"
         )
-    return span
+    return months(start, end)
+
+
+def _index(first: date) -> int:
+    return first.year * 12 + first.month - 1
 
 
 def _back(first: date, count: int) -> date:
-    index = first.year * 12 + first.month - 1 - count
+    index = _index(first) - count
     return date(index // 12, index % 12 + 1, 1)

@@ -261,6 +261,7 @@ def test_trends_refuse_bad_input(server: LiveServer, spo: httpx.Client, team: st
     b.assert_problem(trends(**{"from": "2026-03", "to": "2026-01"}), 400, "bad-range")
     b.assert_problem(trends(**{"from": "2010-01", "to": "2026-01"}), 400, "bad-range")
     b.assert_problem(trends(**{"from": "2026-13"}), 422)
+    b.assert_problem(trends(**{"from": "0000-01"}), 400, "bad-range")
     b.assert_problem(trends(**{"from": "2026-03", "to": "2026-04"}), 400, "bad-range")
     with server.client("po-1", "practitioner", teams=(team,)) as practitioner:
         b.assert_problem(practitioner.get("/trends", params={"measure": "attendance"}), 403)
