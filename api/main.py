@@ -25,6 +25,7 @@ from api.routes import (
     people,
     read_models,
     staff,
+    time_views,
 )
 from application.settings import Settings
 
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         audit,
         read_models,
         oversight,
+        time_views,
         staff,
         people,
         ops,

@@ -348,9 +348,26 @@ class CaseTrail(Application[UUID]):
         reading: Reading | None = None,
     ) -> tuple[CaseState, list[TimelineItem]]:
         """The SFO chronology of a case (every event by occurred_at, with lateness)."""
-        current, events = self._history(case_id, actor, reading)
-        entries = [(to_record(e), e.actor_id) for e in events]
+        current, entries = self.case_entries(case_id, actor, reading=reading)
         return current, timeline(entries, since=since, until=until, types=types)
+
+    def case_entries(
+        self, case_id: UUID, actor: Actor, *, reading: Reading | None = None
+    ) -> tuple[CaseState, list[tuple[Record, str]]]:
+        """Every record of a case in version order with its actor, and its current state
+        (history readers: the timeline, the oversight history)."""
+        current, events = self._history(case_id, actor, reading)
+        return current, [(to_record(e), e.actor_id) for e in events]
+
+    def records_of(self, case_ids: Iterable[UUID]) -> dict[UUID, list[Record]]:
+        """The records of cases a view already has the right to (the SPO's queue as known
+        at a time): no per-case check, no access-log line, as the live queue writes none."""
+        found = {}
+        for case_id in case_ids:
+            events = [cast(Case.Event, e) for e in self.events.get(case_id)]
+            if events and isinstance(events[0], Case.Opened):
+                found[case_id] = [to_record(e) for e in events]
+        return found
 
     def _history(
         self, case_id: UUID, actor: Actor, reading: Reading | None

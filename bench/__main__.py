@@ -341,6 +341,7 @@ def queries_suite(backend: str, cases: int) -> dict[str, Any]:
     cases: PDUs of Sheffield's size (bench/dataset.py), queried at a team's, a PDU's and (for
     compliance and quality) the whole store's scope."""
     from bench import http_bench as hb
+    from bench import time_bench as tb
 
     with tempfile.TemporaryDirectory() as tmp, database(backend, Path(tmp)) as url:
         container = container_for(url, Path(tmp))
@@ -362,8 +363,11 @@ def queries_suite(backend: str, cases: int) -> dict[str, Any]:
                 ("quality", "/quality?pdu=SHF", auditor),
                 ("compliance_all", "/compliance", auditor),
                 ("quality_all", "/quality", auditor),
+                ("compliance_team", "/compliance?team=T1", auditor),
+                ("quality_team", "/quality?team=T1", auditor),
             ):
                 out[name] = hb.query_latency(served, path, token)
+            out.update(tb.time_queries(served, spo, auditor))
         out["rebuild_s"], out["rebuild_peak_rss_mb"] = rebuild_every_read_model(url, tmp)
         return out
 
@@ -614,6 +618,15 @@ def main() -> None:
         for backend in backends:
             with tempfile.TemporaryDirectory() as tmp, databases(backend, Path(tmp)) as new:
                 results["import"][backend] = import_suite(new, args.import_cases, args.repeat)
+    if "queries" in suites or "rebuild" in suites:
+        from bench import time_bench as tb
+
+        results["time_targets"] = {
+            b: tb.time_targets(
+                results.get("queries", {}).get(b, {}), results.get("rebuild", {}).get(b)
+            )
+            for b in backends
+        }
     report(results)
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     # A partial run (one suite, one backend, one scale) replaces only what it measured.

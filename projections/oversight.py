@@ -24,13 +24,14 @@ from projections.history import CaseHistory
 from projections.oversight_columns import case_columns
 from projections.oversight_facts import apply as apply_record
 from projections.oversight_facts import new_facts, refold
+from projections.oversight_months import MonthRows
 from projections.oversight_rules import RULES, Thresholds, digest, queue_items
-from projections.schema import oversight_cases, oversight_facts, oversight_items
+from projections.schema import oversight_cases, oversight_facts, oversight_items, oversight_months
 
 
 class OversightProjection(RowProjection):
     name = "oversight"
-    tables = (oversight_cases, oversight_facts, oversight_items)
+    tables = (oversight_cases, oversight_facts, oversight_items, oversight_months)
     table = oversight_cases
     key_column = "case_id"
     handles = ()  # every case event moves the case's version
@@ -39,6 +40,7 @@ class OversightProjection(RowProjection):
         super().__init__()
         self.history = history
         self._items: dict[UUID, list[dict[str, Any]]] = {}  # this batch's queue rows to write
+        self._months = MonthRows(history)  # and its month rows (projections/oversight_months)
 
     def key(self, event: Event) -> Any:
         return event.originator_id if isinstance(event, Case.Event) else None
@@ -47,13 +49,16 @@ class OversightProjection(RowProjection):
         assert isinstance(event, Case.Event)
         if isinstance(event, Case.Opened):
             facts = new_facts()
+            self._months.opened(facts, event)
         elif row is None:
             return None
         elif isinstance(event, Case.Corrected):
             facts = refold(self.history, event.originator_id, event.originator_version)
+            self._months.corrected(event.originator_id)
         else:
             # In place: a batch that rolls back drops the runner's row cache (forget()).
             facts = row["facts"]
+            self._months.before(event.originator_id, facts, event)
         if not isinstance(event, Case.Corrected):
             apply_record(facts, to_record(event))
         facts["version"] = event.originator_version
@@ -67,7 +72,9 @@ class OversightProjection(RowProjection):
         items_digest = digest(items)
         if row["items_digest"] != items_digest:
             self._items[row["case_id"]] = items
-        return {**row, **case_columns(facts), "items_digest": items_digest}
+        columns = case_columns(facts)
+        self._months.complete(row["case_id"], facts, columns)
+        return {**row, **columns, "items_digest": items_digest}
 
     def load(self, conn: sa.Connection, generation: int, keys: list[Any]) -> list[dict[str, Any]]:
         c, f = oversight_cases, oversight_facts
@@ -84,7 +91,9 @@ class OversightProjection(RowProjection):
 
     def process(self, conn: sa.Connection, generation: int, batch: Batch) -> None:
         self._items = {}
+        self._months.clear()
         super().process(conn, generation, batch)
+        self._months.write(conn, generation)
         if not self._items:
             return
         t = oversight_items
@@ -103,6 +112,7 @@ class OversightProjection(RowProjection):
     def forget(self) -> None:
         super().forget()
         self._items = {}
+        self._months.clear()
 
 
 @dataclass(frozen=True)
@@ -145,13 +155,13 @@ def query_queue(
         bound = min(horizon, start + span)
         items = _due_by(conn, generation, thresholds, where, now=now, bound=bound)
         if after is not None:
-            items = [item for item in items if _order(item) > after]
+            items = [item for item in items if queue_order(item) > after]
         if len(items) > limit or bound >= horizon:
             break
         span *= 4
     page = items[:limit]
     more = len(items) > limit
-    return page, (encode_cursor(_order(page[-1])) if more and page else None)
+    return page, (encode_cursor(queue_order(page[-1])) if more and page else None)
 
 
 def _scoped(query: sa.Select[Any], generation: Generation, where: QueueFilter) -> sa.Select[Any]:
@@ -227,7 +237,7 @@ def _due_by(
                 "due_at": due_at,
                 "overdue": now >= due_at,
             }
-    return sorted(earliest.values(), key=_order)
+    return sorted(earliest.values(), key=queue_order)
 
 
 def due_date(due_at: datetime) -> date:
@@ -235,7 +245,7 @@ def due_date(due_at: datetime) -> date:
     return local_date(due_at - timedelta(microseconds=1))
 
 
-def _order(item: dict[str, Any]) -> tuple[datetime, str, str]:
+def queue_order(item: dict[str, Any]) -> tuple[datetime, str, str]:
     return (item["due_at"], str(item["case_id"]), item["reason"])
 
 

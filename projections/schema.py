@@ -178,6 +178,26 @@ oversight_cases = sa.Table(
     sa.Index("ix_oversight_cases_practitioner", "generation", "practitioner_id", "opened_on"),
 )
 
+# Each case's columns as at the end of every month it was open (projections/oversight_months.py):
+# a row holds from `month` (the first day of a London month) until `until` (the first day of
+# the month of the case's next row; null: still current). Trends read it month by month.
+_MONTHLESS = ("generation", "case_id", "version", "items_digest")
+oversight_months = sa.Table(
+    "oversight_months",
+    metadata,
+    sa.Column("generation", sa.Integer, primary_key=True),
+    sa.Column("case_id", sa.Uuid, primary_key=True),
+    sa.Column("month", sa.Date, primary_key=True),
+    sa.Column("until", sa.Date),
+    *(
+        sa.Column(column.name, column.type, nullable=column.nullable)
+        for column in oversight_cases.columns
+        if column.name not in _MONTHLESS
+    ),
+    sa.Index("ix_oversight_months_team", "generation", "team", "month"),
+    sa.Index("ix_oversight_months_pdu", "generation", "pdu", "month"),
+)
+
 # The queue's open clocks: at most one row per (case, rule), rewritten when a case's clocks
 # change. A rule's deadline is its start plus its threshold, so "due by D" is a range on
 # `since_on` (or `since`, for hours) worked out per rule at query time.

@@ -17,7 +17,9 @@ from api.problems import ApiError
 from api.routes.casework import PROBLEM_RESPONSES
 from api.routes.read_models import RESPONSES, Limit, MinPosition, read_your_writes
 from application.access import check_auditor
+from application.timeline import timeline
 from projections.audit_events import query_audit_events
+from projections.oversight_history import oversight_history
 from projections.schema import case_list
 
 router = APIRouter(tags=["audit and SFO review"])
@@ -34,6 +36,7 @@ Until = Annotated[AwareDatetime | None, Query(alias="to", description="before th
 def get_case_timeline(
     case_id: UUID,
     request: Request,
+    container: ContainerDep,
     service: ServiceDep,
     actor: ActorDep,
     reading: ReadingDep,
@@ -50,19 +53,27 @@ def get_case_timeline(
     annex to attach to a review.
     """
     wanted = {t.strip() for t in types.split(",") if t.strip()} if types else None
-    current, items = service.case_timeline(
-        case_id, actor, since=since, until=until, types=wanted, reading=reading
-    )
+    current, entries = service.case_entries(case_id, actor, reading=reading)
+    items = timeline(entries, since=since, until=until, types=wanted)
     chosen = format or ("html" if "text/html" in request.headers.get("accept", "") else "json")
+    if chosen != "json":  # the exports carry the oversight history beside the chronology
+        records = [record for record, _ in entries]
+        episodes = oversight_history(records, container.settings.oversight, now=service.clock())
     if chosen == "csv":
         return Response(
-            timeline_csv(items),
+            timeline_csv(items, episodes),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="chronology-{current.crn}.csv"'},
         )
     if chosen == "html":
         return HTMLResponse(
-            timeline_html(items, crn=current.crn, case_id=str(case_id), generated_by=actor.sub)
+            timeline_html(
+                items,
+                crn=current.crn,
+                case_id=str(case_id),
+                generated_by=actor.sub,
+                episodes=episodes,
+            )
         )
     return {
         "case_id": case_id,

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime
 
 from api import schemas as s
 from api.deps import ActorDep, ContainerDep
@@ -13,7 +14,15 @@ from api.problems import ApiError
 from api.routes.read_models import RESPONSES, Limit, MinPosition, read_your_writes
 from application.access import Actor, check_spo_team, indicator_scope
 from projections.compliance import IndicatorScope, query_compliance
-from projections.oversight import QueueFilter, query_queue
+from projections.oversight import (
+    QueueFilter,
+    decode_cursor,
+    due_date,
+    encode_cursor,
+    query_queue,
+    queue_order,
+)
+from projections.oversight_history import queue_as_known_at, team_candidates
 from projections.quality import query_quality
 from projections.staff_profiles import load_staff, mandatory_training_rate
 
@@ -46,16 +55,22 @@ def get_oversight_queue(
     limit: Limit = 100,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     min_position: MinPosition = None,
+    as_known_at: Annotated[
+        AwareDatetime | None,
+        Query(description="the queue as it stood then, from what had been recorded by then"),
+    ] = None,
 ) -> Any:
     """The SPO's queue: cases needing action, due soon or overdue, most overdue first."""
     check_spo_team(actor, team)
     _check_range(due_from, due_to)
-    read_your_writes(container, PROJECTION, min_position=min_position)
+    read_your_writes(container, PROJECTION, "audit_events", min_position=min_position)
     now = container.app.clock()
     where = QueueFilter(
         team=team, practitioner_id=practitioner_id, due_from=due_from, due_to=due_to
     )
     page = min(limit, container.settings.page_size_max)
+    if as_known_at is not None:
+        return past_queue(container, where, as_known_at, limit=page, cursor=cursor)
     try:
         with container.engine.connect() as conn:
             items, next_cursor = query_queue(
@@ -70,6 +85,42 @@ def get_oversight_queue(
     except ValueError as exc:
         raise ApiError(400, "bad-cursor", "The cursor is not valid", str(exc)) from None
     return {"as_of": now, "items": items, "next": next_cursor}
+
+
+def past_queue(
+    container: ContainerDep,
+    where: QueueFilter,
+    moment: datetime,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> dict[str, Any]:
+    """The queue as it stood at ``moment``: the team's cases replayed from the events recorded
+    by then, with the thresholds in force now."""
+    try:
+        after = None if cursor is None else decode_cursor(cursor)
+    except ValueError as exc:
+        raise ApiError(400, "bad-cursor", "The cursor is not valid", str(exc)) from None
+    live = container.projections.live
+    with container.engine.connect() as conn:
+        candidates = team_candidates(conn, live(PROJECTION), live("audit_events"), where.team)
+    cases = container.app.records_of(candidates)
+    items = [
+        item
+        for item in queue_as_known_at(
+            cases,
+            container.settings.oversight,
+            team=where.team,
+            moment=moment,
+            practitioner_id=where.practitioner_id,
+        )
+        if (where.due_from is None or due_date(item["due_at"]) >= where.due_from)
+        and (where.due_to is None or due_date(item["due_at"]) <= where.due_to)
+        and (after is None or queue_order(item) > after)
+    ]
+    page, more = items[:limit], len(items) > limit
+    next_cursor = encode_cursor(queue_order(page[-1])) if more and page else None
+    return {"as_of": moment, "items": page, "next": next_cursor}
 
 
 def _scope(

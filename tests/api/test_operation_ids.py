@@ -16,6 +16,8 @@ from api.operation_ids import operation_id
 from tests.api.conftest import operations
 
 PINNED = {
+    ("get", "/cases/{case_id}/oversight-history"): "getOversightHistory",
+    ("get", "/trends"): "getTrends",
     ("get", "/equality"): "getEquality",
     ("get", "/equality/workforce"): "getWorkforceEquality",
     ("post", "/staff/{staff_id}/training"): "recordTraining",

@@ -140,6 +140,7 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/cases/{case_id}/events"): CASE_READ,
     ("GET", "/cases/{case_id}/state"): CASE_READ,
     ("GET", "/cases/{case_id}/timeline"): CASE_READ,
+    ("GET", "/cases/{case_id}/oversight-history"): CASE_READ,
     ("GET", "/cases/{case_id}/integrity"): INTEGRITY,
     ("GET", "/audit/access"): AUDIT,
     ("GET", "/audit/access/integrity"): AUDIT,
@@ -149,6 +150,7 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/quality"): TEAM_STATISTICS,
     ("GET", "/equality"): TEAM_STATISTICS,
     ("GET", "/equality/workforce"): TEAM_STATISTICS,
+    ("GET", "/trends"): TEAM_STATISTICS,
     ("GET", "/workload"): SPO_TEAM_VIEW,
     ("GET", "/staff"): SIGNED_IN,
     ("POST", "/staff"): ADMIN_ONLY,
@@ -233,6 +235,7 @@ READ_PARAMS: dict[str, dict[str, str]] = {
     "/quality": {"team": T1},
     "/equality": {"team": T1},
     "/equality/workforce": {"team": T1},
+    "/trends": {"team": T1, "measure": "induction_on_time"},
     "/audit/access": {
         "from": "2000-01-01T00:00:00+00:00",
         "to": "2100-01-01T00:00:00+00:00",

@@ -258,3 +258,26 @@ def test_quality_shows_the_inspections_picture(medium: tuple[LiveServer, DemoRes
 
     assert "Inadequate" in (ratings["2.2"], ratings["2.3"]), ratings
     assert ratings["2.1"] == "Inadequate"  # police DA enquiries missing in most reports
+
+
+@pytest.mark.slow
+def test_trends_span_the_year_and_land_on_the_current_figures(
+    medium: tuple[LiveServer, DemoResult],
+) -> None:
+    """The demo's history spans its months: each month has cases, the figures move, and the
+    last month (not yet over) is the current figure, the inspection's picture."""
+    server, _ = medium
+    with server.client("auditor-1", AUDITOR) as auditor:
+        current = auditor.get("/compliance", params={"pdu": "SHF"}).json()["rates"]
+        for measure in ("enforcement_where_required", "induction_on_time", "attendance"):
+            response = auditor.get("/trends", params={"pdu": "SHF", "measure": measure})
+            assert response.status_code == 200, response.text
+            items = response.json()["items"]
+            assert len(items) == 12
+            assert all(item["denominator"] > 0 for item in items[2:]), items
+            assert len({item["rate"] for item in items}) > 3, items  # it moves
+            last, now = items[-1], current[measure]
+            assert (last["numerator"], last["denominator"]) == (
+                now["numerator"],
+                now["denominator"],
+            )
