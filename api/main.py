@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from api import problems
 from api.bootstrap import Container, build
 from api.observability import RequestContextMiddleware
+from api.pages.app import install as install_pages
 from api.routes import audit, cases, casework, ops, oversight, people, read_models, staff
 from application.settings import Settings
 
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     problems.install(app)
     for module in (casework, cases, audit, read_models, oversight, staff, people, ops):
         app.include_router(module.router)
+    install_pages(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=container.settings.max_body_bytes)
     app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
     return app

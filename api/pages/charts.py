@@ -1,0 +1,62 @@
+"""Charts as server-rendered SVG from pygal: no script needed to see them, GOV.UK colours."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from typing import Any
+
+import pygal
+from pygal.style import Style
+
+# GOV.UK colours, each at least 4.5:1 on white: blue for the data, black for the 100% line.
+BLUE, BLACK, DARK_GREY = "#1d70b8", "#0b0c0c", "#505a5f"
+STYLE = Style(
+    background="#ffffff",
+    plot_background="#ffffff",
+    foreground=BLACK,
+    foreground_strong=BLACK,
+    foreground_subtle=DARK_GREY,
+    colors=(BLUE,),
+    opacity="1",
+    opacity_hover="1",
+    font_family="Arial, sans-serif",
+    label_font_size=13,
+    major_label_font_size=14,
+    value_font_size=12,
+    legend_font_size=14,
+    title_font_size=16,
+    guide_stroke_color="#b1b4b6",
+    major_guide_stroke_color=BLACK,
+    major_guide_stroke_dasharray="0",
+    guide_stroke_dasharray="2,4",
+)
+
+
+def workload_chart(items: Sequence[dict[str, Any]]) -> str:
+    """Per practitioner, percent of capacity as a bar, the 100% line drawn as a major guide."""
+    top = max([100.0, *(float(i["percent_of_capacity"]) for i in items)])
+    ceiling = int(-(-top // 25) * 25)
+    chart = pygal.HorizontalBar(
+        style=STYLE,
+        js=[],  # no script from anywhere: the SVG is complete as drawn
+        show_legend=False,
+        width=720,
+        height=max(160, 28 * len(items) + 90),
+        range=(0, ceiling),
+        y_labels=list(range(0, ceiling + 1, 25)),
+        y_labels_major=[100],
+        show_minor_y_labels=True,
+        value_formatter=lambda v: f"{v:.0f}%",
+        print_values=False,
+        title="Active cases as a percent of capacity (line: 100%)",
+        margin=8,
+    )
+    chart.x_labels = [str(i["name"]) for i in items]
+    chart.add("% of capacity", [float(i["percent_of_capacity"]) for i in items])
+    return data_uri(chart.render())
+
+
+def data_uri(svg: bytes) -> str:
+    """The SVG as an image source of our own page: nothing fetched, its styles sandboxed."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
