@@ -95,6 +95,15 @@ def case_page(
     )
 
 
+def _case_id(text: str | None) -> tuple[UUID | None, str | None]:
+    if not text or not text.strip():
+        return None, None
+    try:
+        return UUID(text.strip()), None
+    except ValueError:
+        return None, "Enter a case id as shown on the case page, or leave it empty"
+
+
 def _moment(text: str | None) -> tuple[datetime | None, str | None]:
     """A date-time typed in the form: London time unless it names its offset."""
     if not text or not text.strip():
@@ -137,7 +146,7 @@ def access_log(
     request: Request,
     container: ContainerDep,
     actor: PageActor,
-    case_id: Annotated[UUID | None, Query()] = None,
+    case_id: Annotated[str | None, Query(max_length=40)] = None,
     actor_id: Annotated[str | None, Query(max_length=200)] = None,
     since: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     until: Annotated[str | None, Query(alias="to", max_length=40)] = None,
@@ -146,13 +155,14 @@ def access_log(
     """Who read which case, when, through which endpoint (auditors)."""
     check_auditor(actor)
     (start, start_error), (end, end_error) = _moment(since), _moment(until)
-    error = start_error or end_error
+    case, case_error = _case_id(case_id)
+    error = case_error or start_error or end_error
     log = container.app.access_log
     rows: list[dict[str, Any]] = []
     after = None
     if log is not None and error is None:
         rows, after = log.query(
-            case_id=case_id,
+            case_id=case,
             actor_id=actor_id or None,
             since=start,
             until=end,
