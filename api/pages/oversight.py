@@ -24,7 +24,7 @@ from application.access import (
 from application.errors import AccessDeniedError
 from projections.compliance import IndicatorScope, query_compliance
 from projections.oversight import QueueFilter, query_queue
-from projections.quality import BANDS, query_quality
+from projections.quality import query_quality
 from projections.schema import case_list
 from projections.staff_directory import query_workload
 
@@ -131,7 +131,7 @@ def pdu_page(request: Request, pdu: Name, container: ContainerDep, actor: PageAc
     with container.engine.connect() as conn:
         rates = query_compliance(conn, generation, thresholds, scope, now=now)
         standards = query_quality(conn, generation, thresholds, scope, now=now)
-    values = {"pdu": pdu, "as_of": now, "rates": rates, "standards": standards, "bands": BANDS}
+    values = {"pdu": pdu, "as_of": now, "rates": rates, "standards": standards}
     return page(request, "pdu.html", context(request, actor, **values))
 
 

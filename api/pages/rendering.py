@@ -13,6 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader
 
+from projections.quality import rating
+
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 ASSETS = "/ui/assets/vendor"  # GOV.UK and MoJ Frontend, copied by `make assets`
@@ -50,7 +52,12 @@ def words(value: object) -> str:
     return spaced.strip().capitalize()
 
 
-_environment.filters.update(when=when, words=words)
+def band(percent: float | None) -> str | None:
+    """The 80/65/50 band of one key question's score (the standard takes its lowest)."""
+    return rating([percent])
+
+
+_environment.filters.update(when=when, words=words, band=band)
 templates = Jinja2Templates(env=_environment)
 
 
