@@ -81,6 +81,7 @@ def case_page(
         integrity = service.verify_case(case_id, actor, reading=reading)
     values = {
         "case_id": case_id,
+        "crn": current.crn,
         "state": state.fields(),
         "version": version,
         "current_version": current.version,

@@ -153,6 +153,11 @@ def test_as_known_at_before_the_case_was_recorded_shows_nothing_yet(
     assert now.count("casetrail-timeline__item") > 1
     assert "No events recorded by then" in then
     assert 'id="as-known-banner"' in then
+    later = spo.get(f"/ui/cases/{world.case_id}", params={"as_known_at": "2100-01-01T00:00"})
+    version = re.search(r"version (\d+) of (\d+)", later.text)
+    assert version is not None
+    assert version.group(1) == version.group(2)  # everything recorded is known by 2100
+    assert "Nothing about this case had been recorded by then" in then
     bad = spo.get(f"/ui/cases/{world.case_id}", params={"as_known_at": "yesterday"})
     assert bad.status_code == 400
     assert "Enter a date and time" in bad.text
