@@ -9,15 +9,16 @@ from typing import Any
 import pygal
 from pygal.style import Style
 
-# GOV.UK colours, each at least 4.5:1 on white: blue for the data, black for the 100% line.
-BLUE, BLACK, DARK_GREY = "#1d70b8", "#0b0c0c", "#505a5f"
+# GOV.UK colours, each at least 4.5:1 on white: blue up to capacity, red beyond it, black for
+# the 100% line.
+BLUE, RED, BLACK, DARK_GREY = "#1d70b8", "#d4351c", "#0b0c0c", "#505a5f"
 STYLE = Style(
     background="#ffffff",
     plot_background="#ffffff",
     foreground=BLACK,
     foreground_strong=BLACK,
     foreground_subtle=DARK_GREY,
-    colors=(BLUE,),
+    colors=(BLUE, RED),
     opacity="1",
     opacity_hover="1",
     font_family="Arial, sans-serif",
@@ -34,15 +35,17 @@ STYLE = Style(
 
 
 def workload_chart(items: Sequence[dict[str, Any]]) -> str:
-    """Per practitioner, percent of capacity as a bar, the 100% line drawn as a major guide."""
+    """Per practitioner, percent of capacity as a bar, blue up to 100% and red beyond, with
+    the 100% line drawn as a major guide."""
     top = max([100.0, *(float(i["percent_of_capacity"]) for i in items)])
     ceiling = int(-(-top // 25) * 25)
-    chart = pygal.HorizontalBar(
+    chart = pygal.HorizontalStackedBar(
         style=STYLE,
         js=[],  # no script from anywhere: the SVG is complete as drawn
-        show_legend=False,
+        show_legend=True,
+        legend_at_bottom=True,
         width=720,
-        height=max(160, 28 * len(items) + 90),
+        height=max(180, 28 * len(items) + 120),
         range=(0, ceiling),
         y_labels=list(range(0, ceiling + 1, 25)),
         y_labels_major=[100],
@@ -53,7 +56,9 @@ def workload_chart(items: Sequence[dict[str, Any]]) -> str:
         margin=8,
     )
     chart.x_labels = [str(i["name"]) for i in items]
-    chart.add("% of capacity", [float(i["percent_of_capacity"]) for i in items])
+    percents = [float(i["percent_of_capacity"]) for i in items]
+    chart.add("Up to capacity", [min(p, 100.0) for p in percents])
+    chart.add("Over capacity", [max(p - 100.0, 0.0) for p in percents])
     return data_uri(chart.render())
 
 

@@ -191,3 +191,14 @@ def test_the_static_assets_are_served_from_our_origin(world: World) -> None:
     css = httpx.get(world.live.base_url + "/ui/assets/vendor/govuk-frontend.min.css")
     assert css.status_code == 200
     assert "url(/ui/assets/vendor/fonts/" in css.text
+
+
+def test_a_correction_is_shown_beside_what_it_corrects(world: World, spo: httpx.Client) -> None:
+    html = spo.get(f"/ui/cases/{world.corrected_case_id}").text
+    found = re.search(
+        r'Corrects <a class="govuk-link" href="#v(\d+)">version \1</a>, which said', html
+    )
+    assert found is not None
+    corrected = found.group(1)
+    item = html[html.index(f'id="v{corrected}"') :]
+    assert "Corrected by" in item[: item.index("</li>")]

@@ -6,10 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from uuid import UUID
 
 import sqlalchemy as sa
 
-from api.bootstrap import build
+from api.bootstrap import Container, build
+from application.access import Actor
+from application.commands import CorrectEvent
 from demo.pdu import DemoOptions, generate
 from demo.staff import spo_id
 from projections.schema import case_list
@@ -30,11 +33,29 @@ class World:
     case_id: str
     crn: str
     other_case_id: str
+    corrected_case_id: str  # a case of ``team`` whose first risk assessment was corrected
 
     def token(
         self, sub: str, *roles: str, teams: tuple[str, ...] = (), pdus: tuple[str, ...] = ()
     ) -> str:
         return self.live.token(sub, *roles, teams=teams, pdus=pdus)
+
+
+def correct_a_risk_assessment(container: Container, case_id: UUID, team: str) -> None:
+    """Correct the case's first risk assessment (the small demo PDU may make no correction)."""
+    reader = Actor(sub="world", roles=frozenset({"auditor"}))
+    _, items = container.app.case_timeline(case_id, reader)
+    assessed = next(i.version for i in items if i.type == "RiskAssessed")
+    practitioner = Actor(sub="world-po", roles=frozenset({"practitioner"}), teams=frozenset({team}))
+    container.app.execute(
+        CorrectEvent(
+            case_id=case_id,
+            corrects_version=assessed,
+            reason="RoSH was misread from the assessment",
+            replacement={"rosh": "high"},
+        ),
+        practitioner,
+    )
 
 
 @contextmanager
@@ -59,6 +80,8 @@ def demo_world(database_url: str, tmp: Path, options: DemoOptions) -> Iterator[W
 
         case_id, crn = a_case_of(team)
         other_case_id, _ = a_case_of(other)
+    correct_a_risk_assessment(container, UUID(case_id), team)
+    container.projections.catch_up()
     live = LiveServer(container).start()
     try:
         yield World(
@@ -70,6 +93,7 @@ def demo_world(database_url: str, tmp: Path, options: DemoOptions) -> Iterator[W
             case_id=case_id,
             crn=crn,
             other_case_id=other_case_id,
+            corrected_case_id=case_id,
         )
     finally:
         live.stop()
