@@ -20,7 +20,7 @@ from projections.case_list import CaseFilter, query_cases
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 CRN = r"^[A-Z][0-9]{6}$"
-LOG_ROWS = 100
+LOG_ROWS = 50
 LONDON = ZoneInfo("Europe/London")
 
 

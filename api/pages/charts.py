@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import pygal
@@ -37,7 +38,12 @@ STYLE = Style(
 def workload_chart(items: Sequence[dict[str, Any]]) -> str:
     """Per practitioner, percent of capacity as a bar, blue up to 100% and red beyond, with
     the 100% line drawn as a major guide."""
-    top = max([100.0, *(float(i["percent_of_capacity"]) for i in items)])
+    return _workload_chart(tuple((str(i["name"]), float(i["percent_of_capacity"])) for i in items))
+
+
+@lru_cache(maxsize=256)  # drawing takes ~20 ms; a team's workload changes only now and then
+def _workload_chart(items: tuple[tuple[str, float], ...]) -> str:
+    top = max([100.0, *(percent for _, percent in items)])
     ceiling = int(-(-top // 25) * 25)
     chart = pygal.HorizontalStackedBar(
         style=STYLE,
@@ -55,8 +61,8 @@ def workload_chart(items: Sequence[dict[str, Any]]) -> str:
         title="Active cases as a percent of capacity (line: 100%)",
         margin=8,
     )
-    chart.x_labels = [str(i["name"]) for i in items]
-    percents = [float(i["percent_of_capacity"]) for i in items]
+    chart.x_labels = [name for name, _ in items]
+    percents = [percent for _, percent in items]
     chart.add("Up to capacity", [min(p, 100.0) for p in percents])
     chart.add("Over capacity", [max(p - 100.0, 0.0) for p in percents])
     return data_uri(chart.render())

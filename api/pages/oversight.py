@@ -30,7 +30,7 @@ from projections.staff_directory import query_workload
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 Name = Annotated[str, Path(max_length=50, pattern=r"^[A-Za-z0-9 _.-]+$")]
-QUEUE_ROWS = 100
+QUEUE_ROWS = 50  # the most overdue; the API pages through the rest
 
 
 def navigation(actor: Actor) -> list[dict[str, str]]:

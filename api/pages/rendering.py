@@ -31,6 +31,7 @@ _environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     extensions=["jinja2.ext.do"],
+    auto_reload=False,  # templates change with a deploy, not under a running server
 )
 LONDON = ZoneInfo("Europe/London")
 

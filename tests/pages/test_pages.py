@@ -151,6 +151,7 @@ def test_as_known_at_before_the_case_was_recorded_shows_nothing_yet(
     now = spo.get(f"/ui/cases/{world.case_id}").text
     then = spo.get(f"/ui/cases/{world.case_id}", params={"as_known_at": "2000-01-01T00:00"}).text
     assert now.count("casetrail-timeline__item") > 1
+    assert re.search(r"Recorded \d+ days late", now)  # the demo records its history late
     assert "No events recorded by then" in then
     assert 'id="as-known-banner"' in then
     later = spo.get(f"/ui/cases/{world.case_id}", params={"as_known_at": "2100-01-01T00:00"})
