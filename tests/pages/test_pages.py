@@ -12,6 +12,13 @@ import pytest
 
 from tests.pages.world import World
 
+
+@pytest.fixture(scope="module")
+def world(any_world: World) -> World:
+    """These tests run on both back ends."""
+    return any_world
+
+
 PAGES = ("/ui/", "/ui/teams/{team}", "/ui/pdus/{pdu}", "/ui/cases", "/ui/cases/{case}", "/ui/audit")
 
 
