@@ -15,7 +15,7 @@ BIN := $(VENV)/bin
 CASETRAIL_PG_BIN ?= /usr/lib/postgresql/15/bin
 PYTEST_ARGS ?=
 
-.PHONY: help venv postgres-binaries typescript-tools run test lint format bench demo clean
+.PHONY: help venv postgres-binaries typescript-tools browser assets run test lint format bench demo clean screenshots
 
 help: ## List the targets
 	@echo "Usage: make TARGET"
@@ -68,11 +68,44 @@ $(TS_TOOLS)/node_modules/.installed: $(TS_TOOLS)/package-lock.json
 
 typescript-tools: $(TS_TOOLS)/node_modules/.installed ## Install the pinned TypeScript client generator and tsc
 
-run: venv ## Migrate the database, then serve the API
+# The pages' front-end: GOV.UK Frontend and MoJ Frontend at the versions package-lock.json pins,
+# copied into the static folder the service serves from its own origin (/ui/assets/vendor).
+ASSETS := api/pages/static/vendor
+$(ASSETS)/.built: package.json package-lock.json
+	@command -v npm >/dev/null || { \
+		if [ "$$(id -u)" -eq 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; \
+		else echo "npm is missing: sudo apt-get install -y npm" >&2; exit 1; fi; }
+	npm ci --no-audit --no-fund --legacy-peer-deps --loglevel=error
+	rm -rf $(ASSETS) && mkdir -p $(ASSETS)/images
+	cp -r node_modules/govuk-frontend/dist/govuk/assets/. $(ASSETS)/
+	cp -r node_modules/@ministryofjustice/frontend/moj/assets/images/. $(ASSETS)/images/
+	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.css \
+		node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js \
+		node_modules/@ministryofjustice/frontend/moj/moj-frontend.min.css $(ASSETS)/
+	sed -i -e 's|url(/assets/|url(/ui/assets/vendor/|g' -e 's|/\*# sourceMappingURL=[^*]*\*/||' $(ASSETS)/*.css
+	sed -i 's|//# sourceMappingURL=.*$$||' $(ASSETS)/*.js
+	@touch $@
+
+assets: $(ASSETS)/.built ## Build the pages' static assets from the pinned npm packages
+
+browser: ## Install Debian's chromium for the browser tests (apt, as root)
+	@if ! command -v chromium >/dev/null; then \
+		if [ "$$(id -u)" -eq 0 ]; then \
+			echo "Installing chromium (headless browser for the page tests) ..."; \
+			apt-get update -qq \
+			&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+				chromium fonts-liberation; \
+		else \
+			echo "chromium is missing: sudo apt-get install -y chromium" >&2; exit 1; \
+		fi; \
+	fi
+
+run: venv assets ## Migrate the database, then serve the API
 	$(BIN)/casetrail db upgrade
 	$(BIN)/casetrail serve
 
-test: venv postgres-binaries typescript-tools ## Run the whole test suite, PostgreSQL tests included (PYTEST_ARGS=...)
+test: venv assets postgres-binaries browser typescript-tools ## Run the whole test suite, PostgreSQL tests included (PYTEST_ARGS=...)
 	$(BIN)/pytest -q -p no:cacheprovider tests/ $(PYTEST_ARGS)
 
 lint: venv ## ruff, ruff format --check, mypy, import-linter
@@ -87,6 +120,9 @@ format: venv ## Reformat and apply safe lint fixes
 
 bench: venv ## Run the benchmarks (~1 h; BENCH_ARGS="--national-cases 0" skips national scale)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+screenshots: venv assets browser ## Screenshots of every page for the demo PDU, under var/screenshots/
+	$(BIN)/python -m tests.pages.screenshots
 
 demo: venv ## Load demo data
 	$(BIN)/casetrail demo

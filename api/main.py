@@ -14,6 +14,7 @@ from api import problems
 from api.bootstrap import Container, build
 from api.observability import RequestContextMiddleware
 from api.operation_ids import operation_id
+from api.pages.app import install as install_pages
 from api.routes import (
     audit,
     cases,
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         equality,
     ):
         app.include_router(module.router)
+    install_pages(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=container.settings.max_body_bytes)
     app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
     return app

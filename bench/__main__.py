@@ -398,6 +398,47 @@ def rebuild_suite(backend: str) -> dict[str, Any]:
         }
 
 
+def pages_suite(backend: str) -> dict[str, Any]:
+    from bench.pages_bench import pages_suite as time_pages
+
+    with tempfile.TemporaryDirectory() as tmp, database(backend, Path(tmp)) as url:
+        container = container_for(url, Path(tmp))
+        env = {
+            **os.environ,
+            "CASETRAIL_DATABASE_URL": url,
+            "CASETRAIL_VAR_DIR": tmp,
+            "CASETRAIL_JWT_SECRET": container.settings.jwt_secret or "",
+            "CASETRAIL_ENV": "test",
+            "CASETRAIL_LOG_LEVEL": "WARNING",
+        }
+        console.print(f"[bold]{backend}[/]: the demo PDU, then every page against its API read")
+        figures: dict[str, Any] = time_pages(url, Path(tmp), container, env)
+        return figures
+
+
+def report_pages(backend: str, figures: dict[str, Any]) -> None:
+    table = Table(
+        "page",
+        "p50 ms",
+        "p95 ms",
+        "API p95 ms",
+        "p95 ÷ API",
+        "p95 < 150 ms",
+        title=f"Pages at the demo PDU's size ({backend})",
+    )
+    for name, f in figures["pages"].items():
+        page, api = f["page"], f["api"]
+        table.add_row(
+            name,
+            f"{page.get('p50_ms', 0):.1f}",
+            f"{page.get('p95_ms', 0):.1f}",
+            f"{api.get('p95_ms', 0):.1f}",
+            f"{f['p95_ratio']:.2f}" if f["p95_ratio"] else "-",
+            _yes(f["met"]),
+        )
+    console.print(table)
+
+
 def _yes(met: bool | None) -> str:
     return "n/a" if met is None else ("met" if met else "NOT met")
 
@@ -497,6 +538,8 @@ def report(results: dict[str, Any]) -> None:
             f"{f['rebuild_s']:.1f} s; bare pass {f['bare_pass_s']:.1f} s x {f['read_models']} "
             f"read models; ratio {f['ratio_to_bare_passes']:.2f}"
         )
+    for backend, figures in results.get("pages", {}).items():
+        report_pages(backend, figures)
     for backend, scales in results.get("queries", {}).items():
         for figures in scales.values():
             parts = [
@@ -523,7 +566,7 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument(
         "--suites",
-        default="projections,http,queries,rebuild,keys,accesslog,webhooks,import",
+        default="projections,http,queries,rebuild,keys,accesslog,webhooks,import,pages",
         help="comma-separated",
     )
     parser.add_argument("--clients", default="1,8,32")
@@ -627,6 +670,8 @@ def main() -> None:
             )
             for b in backends
         }
+    if "pages" in suites:
+        results["pages"] = {b: pages_suite(b) for b in backends}
     report(results)
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     # A partial run (one suite, one backend, one scale) replaces only what it measured.

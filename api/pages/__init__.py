@@ -1,0 +1,1 @@
+"""Server-rendered pages under /ui/ for the people who supervise (GOV.UK Design System)."""
