@@ -336,6 +336,13 @@ def projections_run(
     with_parent: Annotated[
         bool, typer.Option(help="stop when the process that started this one exits")
     ] = False,
+    parent_pid: Annotated[
+        int | None,
+        typer.Option(
+            help="with --with-parent: the parent's pid, so a parent that died before this "
+            "process looked is noticed too"
+        ),
+    ] = None,
 ) -> None:
     """Keep every read model up to date in this process (worker mode) until SIGTERM or Ctrl-C.
 
@@ -351,7 +358,9 @@ def projections_run(
 
     settings = Settings()
     setup_logging(settings)
-    parent = os.getppid()
+    parent = parent_pid or os.getppid()
+    if with_parent and os.getppid() != parent:
+        raise typer.Exit(0)  # the API that started this worker is already gone
     container = build(settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -33,11 +33,11 @@ class ProjectionWorker:
         self._thread: threading.Thread | None = None
 
     def command(self) -> list[str]:
+        args = ["projections", "run", "--with-parent", "--parent-pid", str(os.getpid())]
         cli = Path(sys.executable).with_name("casetrail")
         if cli.exists():
-            return [str(cli), "projections", "run", "--with-parent"]
-        code = "from api.cli import app; app()"
-        return [sys.executable, "-c", code, "projections", "run", "--with-parent"]
+            return [str(cli), *args]
+        return [sys.executable, "-c", "from api.cli import app; app()", *args]
 
     def start(self) -> None:
         self._spawn()

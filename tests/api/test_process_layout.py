@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -151,3 +152,21 @@ def test_the_worker_is_restarted_if_it_dies_and_stops_with_the_api(served: Serve
     served.process.terminate()
     served.process.wait(timeout=30)
     _wait_for(lambda: not Path(f"/proc/{second}").exists(), 15, "the worker to stop")
+
+
+def test_a_worker_whose_parent_died_before_it_looked_exits_at_once(tmp_path: Path) -> None:
+    """A worker started by an API that dies at that moment would otherwise see its new parent
+    (init, or a subreaper) as the one to watch and outlive the API for good."""
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASETRAIL_")}
+    env.update(
+        CASETRAIL_DATABASE_URL=f"sqlite:///{tmp_path}/casetrail.db",
+        CASETRAIL_VAR_DIR=str(tmp_path),
+        CASETRAIL_ENV="test",
+    )
+    cli = str(Path(sys.executable).with_name("casetrail"))
+    args = [cli, "projections", "run", "--with-parent", "--parent-pid", str(gone.pid)]
+    worker = subprocess.run(args, env=env, capture_output=True, timeout=60, check=False)
+    assert worker.returncode == 0, worker.stderr
+    assert b"projection worker running" not in worker.stdout
