@@ -491,6 +491,7 @@ OversightReason = Literal[
     "enquiry_response_overdue",
     "recall_decision_overdue",
     "home_visit_missing",
+    "allocated_without_training",
 ]
 
 

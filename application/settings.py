@@ -34,6 +34,11 @@ class OversightSettings(BaseModel):
     enquiry_response_days: int = Field(default=10, ge=1)
     recall_decision_hours: int = Field(default=24, ge=1, description="recall request to decision")
     home_visit_days: int = Field(default=20, ge=1, description="induction to home visit")
+    allocation_training_days: int = Field(
+        default=0,
+        ge=0,
+        description="an allocation overridden for missing training to the training (0: at once)",
+    )
     due_soon_days: int = Field(default=5, ge=0, description="queue lists items due this soon")
     unpaid_work_completion_months: int = Field(default=12, ge=1)
 

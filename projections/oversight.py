@@ -26,6 +26,7 @@ from projections.oversight_facts import apply as apply_record
 from projections.oversight_facts import new_facts, refold
 from projections.oversight_months import MonthRows
 from projections.oversight_rules import RULES, Thresholds, digest, queue_items
+from projections.oversight_training import drop_closed_gaps
 from projections.schema import oversight_cases, oversight_facts, oversight_items, oversight_months
 
 
@@ -129,12 +130,16 @@ def query_queue(
     thresholds: Thresholds,
     where: QueueFilter,
     *,
+    staff: Generation,
     now: datetime,
     limit: int,
     cursor: str | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of the team's queue at ``now``: items due within ``due_soon_days`` business days
     or overdue, most overdue first (one per case and reason: its earliest deadline).
+
+    ``staff`` is the staff profiles' generation: a training gap the practitioner has since
+    closed is not shown (projections/oversight_training).
 
     A team can hold thousands of open clocks, so a page does not read them all: it reads the
     clocks due by a bound, widening the bound until the page is full or the horizon reached.
@@ -154,6 +159,7 @@ def query_queue(
     while True:
         bound = min(horizon, start + span)
         items = _due_by(conn, generation, thresholds, where, now=now, bound=bound)
+        items = drop_closed_gaps(conn, generation, staff, items, local_date(now))
         if after is not None:
             items = [item for item in items if queue_order(item) > after]
         if len(items) > limit or bound >= horizon:

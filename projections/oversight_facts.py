@@ -27,6 +27,7 @@ def new_facts() -> Facts:
         "pdu": "",
         "team": "",
         "practitioner_id": None,
+        "untrained": None,  # {"at", "modules"}: an allocation the guard let through untrained
         "sentence_type": "",
         "status": "active",
         "termination_reason": None,

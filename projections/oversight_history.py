@@ -25,6 +25,8 @@ from projections.business_days import add_business_days, end_of_day, local_date
 from projections.oversight import queue_order
 from projections.oversight_facts import Facts, apply, fold, new_facts
 from projections.oversight_rules import RULES, Thresholds, at_, open_clocks
+from projections.oversight_training import RULE as UNTRAINED
+from projections.oversight_training import Training, gap_closed
 from projections.schema import audit_events, oversight_cases
 
 SECONDS_PER_DAY = Decimal(86400)
@@ -144,9 +146,13 @@ def queue_as_known_at(
     team: str,
     moment: datetime,
     practitioner_id: str | None = None,
+    training: Training | None = None,
 ) -> list[dict[str, Any]]:
     """The team's queue as it stood at ``moment``: items due within ``due_soon_days``
-    business days of it or overdue then, most overdue first, one per case and reason."""
+    business days of it or overdue then, most overdue first, one per case and reason.
+
+    ``training`` (staff id -> training records) closes a training gap by training completed
+    by ``moment``'s date (projections/oversight_training)."""
     horizon = end_of_day(add_business_days(local_date(moment), thresholds.due_soon_days))
     earliest: dict[tuple[UUID, str], dict[str, Any]] = {}
     for case_id, records in cases.items():
@@ -161,6 +167,13 @@ def queue_as_known_at(
             due_at = rule.due_at(since, thresholds)
             key = (case_id, rule.reason)
             if due_at > horizon or (key in earliest and earliest[key]["due_at"] <= due_at):
+                continue
+            if rule_name == UNTRAINED and gap_closed(
+                training or {},
+                facts["practitioner_id"],
+                facts["untrained"]["modules"],
+                local_date(moment),
+            ):
                 continue
             earliest[key] = {
                 "case_id": case_id,

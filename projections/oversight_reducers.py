@@ -74,6 +74,9 @@ def _court_report(f: Facts, d: Data, at: datetime) -> None:
 
 def _allocated(f: Facts, d: Data, at: datetime) -> None:
     f["practitioner_id"] = d["practitioner_id"]
+    # A new allocation ends the last one's training gap, and may open its own (an override).
+    missing = sorted(d.get("missing_training") or [])
+    f["untrained"] = {"at": at.isoformat(), "modules": missing} if missing else None
 
 
 def _enquiry_requested(f: Facts, d: Data, at: datetime) -> None:

@@ -50,6 +50,8 @@ class Thresholds(Protocol):
     @property
     def home_visit_days(self) -> int: ...
     @property
+    def allocation_training_days(self) -> int: ...
+    @property
     def due_soon_days(self) -> int: ...
     @property
     def unpaid_work_completion_months(self) -> int: ...
@@ -121,6 +123,12 @@ RULES = {
         ),
         Rule("recall_decision", "recall_decision_overdue", "hours", "recall_decision_hours"),
         Rule("home_visit", "home_visit_missing", "business_days", "home_visit_days"),
+        Rule(
+            "allocated_without_training",
+            "allocated_without_training",
+            "business_days",
+            "allocation_training_days",
+        ),
     )
 }
 
@@ -194,6 +202,8 @@ def open_clocks(facts: Facts) -> dict[str, str]:
     )
     if home_visit_required(facts) and facts["inducted_at"] and not facts["home_visit_at"]:
         clocks["home_visit"] = facts["inducted_at"]
+    if untrained := facts.get("untrained"):  # read-time: training recorded since closes it
+        clocks["allocated_without_training"] = untrained["at"]
     return {rule: since for rule, since in clocks.items() if since is not None}
 
 

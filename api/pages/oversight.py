@@ -81,6 +81,7 @@ def team_page(request: Request, team: Name, container: ContainerDep, actor: Page
             live("oversight"),
             container.settings.oversight,
             QueueFilter(team=team),
+            staff=live("staff_profiles"),
             now=now,
             limit=QUEUE_ROWS,
             cursor=None,

@@ -23,6 +23,7 @@ from projections.oversight import (
     queue_order,
 )
 from projections.oversight_history import queue_as_known_at, team_candidates
+from projections.oversight_training import training_of
 from projections.quality import query_quality
 from projections.staff_profiles import load_staff, mandatory_training_rate
 
@@ -78,6 +79,7 @@ def get_oversight_queue(
                 container.projections.live(PROJECTION),
                 container.settings.oversight,
                 where,
+                staff=container.projections.live("staff_profiles"),
                 now=now,
                 limit=page,
                 cursor=cursor,
@@ -104,6 +106,7 @@ def past_queue(
     live = container.projections.live
     with container.engine.connect() as conn:
         candidates = team_candidates(conn, live(PROJECTION), live("audit_events"), where.team)
+        training = training_of(conn, live("staff_profiles"), team=where.team)
     cases = container.app.records_of(candidates)
     items = [
         item
@@ -113,6 +116,7 @@ def past_queue(
             team=where.team,
             moment=moment,
             practitioner_id=where.practitioner_id,
+            training=training,
         )
         if (where.due_from is None or due_date(item["due_at"]) >= where.due_from)
         and (where.due_to is None or due_date(item["due_at"]) <= where.due_to)

@@ -163,6 +163,73 @@ def test_allocation_without_the_training_is_a_409_naming_what_is_missing(
     assert allocated["over_capacity"] is False
 
 
+def queue_reasons(spo: httpx.Client, position: int, **params: str) -> dict[str, str]:
+    """The team's queue: CRN -> reason, for the `allocated_without_training` items."""
+    response = spo.get("/oversight", params={"team": T1, "min_position": position, **params})
+    assert response.status_code == 200, response.text
+    return {
+        i["crn"]: i["reason"]
+        for i in response.json()["items"]
+        if i["reason"] == "allocated_without_training"
+    }
+
+
+def override_to_untrained(spo: httpx.Client, case_id: UUID, practitioner: str) -> int:
+    written = b.command(
+        spo,
+        f"/cases/{case_id}/allocations",
+        b.allocation(practitioner, override_reason="only practitioner free this week"),
+    )
+    position: int = written["position"]
+    return position
+
+
+def test_an_overridden_allocation_is_in_the_queue_until_the_training_is_done(
+    server: LiveServer,
+) -> None:
+    with (
+        server.client("admin1", "admin") as admin,
+        server.client("spo1", "spo", teams=(T1,)) as spo,
+    ):
+        register(admin, "po6", "domestic_abuse")
+        case_id = b.open_case(spo, crn="X000061", offence_flags=["domestic_abuse", "stalking"])
+        position = override_to_untrained(spo, case_id, "po6")
+        assert queue_reasons(spo, position) == {"X000061": "allocated_without_training"}
+        moment = spo.get("/oversight", params={"team": T1}).json()["as_of"]
+        past = queue_reasons(spo, position, as_known_at=moment)  # replayed from the events
+        assert past == {"X000061": "allocated_without_training"}
+
+        # Expired training does not close the gap; current training does.
+        expired = b.training("stalking", completed_on="2020-01-02", expires_on="2021-01-02")
+        recorded = spo.post("/staff/po6/training", json=expired)
+        assert recorded.status_code == 201, recorded.text
+        position = recorded.json()["position"]
+        assert queue_reasons(spo, position) == {"X000061": "allocated_without_training"}
+        recorded = spo.post("/staff/po6/training", json=b.training("stalking"))
+        assert recorded.status_code == 201, recorded.text
+        assert queue_reasons(spo, recorded.json()["position"]) == {}
+
+
+def test_a_reallocation_that_needs_no_override_closes_the_gap(server: LiveServer) -> None:
+    with (
+        server.client("admin1", "admin") as admin,
+        server.client("spo1", "spo", teams=(T1,)) as spo,
+    ):
+        register(admin, "po7")
+        register(admin, "po8", "domestic_abuse", "stalking")
+        case_id = b.open_case(spo, crn="X000071", offence_flags=["domestic_abuse", "stalking"])
+        position = override_to_untrained(spo, case_id, "po7")
+        assert queue_reasons(spo, position) == {"X000071": "allocated_without_training"}
+
+        written = b.command(spo, f"/cases/{case_id}/allocations", b.allocation("po8"))
+        assert queue_reasons(spo, written["position"]) == {}
+        history = spo.get(f"/cases/{case_id}/oversight-history").json()["items"]
+
+    [item] = [i for i in history if i["reason"] == "allocated_without_training"]
+    assert item["open"] is False
+    assert item["closed_by_version"] == written["version"]
+
+
 def test_training_recorded_lets_the_allocation_through(server: LiveServer) -> None:
     with (
         server.client("admin1", "admin") as admin,

@@ -354,7 +354,13 @@ def queue(
     generation = live(container)
     with container.engine.connect() as conn:
         items, _ = query_queue(
-            conn, generation, thresholds, QueueFilter(team=team, **where), now=now, limit=limit
+            conn,
+            generation,
+            thresholds,
+            QueueFilter(team=team, **where),
+            staff=container.projections.live("staff_profiles"),
+            now=now,
+            limit=limit,
         )
     return items
 

@@ -325,7 +325,14 @@ def test_most_overdue_first_with_pages_and_filters(container: Any, team: str) ->
     with container.engine.connect() as conn:
         while True:
             page, cursor = query_queue(
-                conn, generation, DEFAULTS, QueueFilter(team=team), now=now, limit=2, cursor=cursor
+                conn,
+                generation,
+                DEFAULTS,
+                QueueFilter(team=team),
+                staff=container.projections.live("staff_profiles"),
+                now=now,
+                limit=2,
+                cursor=cursor,
             )
             pages.append([i["crn"] for i in page])
             if cursor is None:
@@ -445,6 +452,7 @@ def test_paging_a_large_queue_reads_it_whole_in_order(container: Any, team: str)
                     generation,
                     DEFAULTS,
                     QueueFilter(team=team, **where),
+                    staff=container.projections.live("staff_profiles"),
                     now=now,
                     limit=7,
                     cursor=cursor,
