@@ -16,7 +16,9 @@ from api.pages.oversight import context
 from api.pages.rendering import SECURITY_HEADERS, csp, page, see_other
 from api.pages.session import PageActor
 from application.access import AUDITOR, SFO_REVIEWER, case_list_scope, check_auditor
+from application.timeline import timeline
 from projections.case_list import CaseFilter, query_cases
+from projections.oversight_history import oversight_history
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 CRN = r"^[A-Z][0-9]{6}$"
@@ -63,19 +65,27 @@ def find_case(
 def case_page(
     request: Request,
     case_id: UUID,
+    container: ContainerDep,
     service: ServiceDep,
     actor: PageActor,
     reading: ReadingDep,
     as_known_at: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Any:
-    """The case: its state, its chronology and integrity, as known now or at a time."""
-    current, items = service.case_timeline(case_id, actor, reading=reading)
+    """The case: its state, its chronology, its oversight history and integrity, as known now
+    or at a time."""
+    current, entries = service.case_entries(case_id, actor, reading=reading)
     known_at, error = _moment(as_known_at)
     state, version = current, current.version
     if known_at is not None:
         historical = service.case_state(case_id, actor, as_known_at=known_at, reading=reading)
         state, version = historical.state, historical.version
-        items = [i for i in items if i.recorded_at <= known_at]
+        entries = [(record, who) for record, who in entries if record["recorded_at"] <= known_at]
+    items = timeline(entries)
+    episodes = oversight_history(
+        [record for record, _ in entries],
+        container.settings.oversight,
+        now=known_at or service.clock(),
+    )
     integrity = None
     if actor.has(AUDITOR, SFO_REVIEWER):
         integrity = service.verify_case(case_id, actor, reading=reading)
@@ -86,6 +96,7 @@ def case_page(
         "version": version,
         "current_version": current.version,
         "items": items,
+        "episodes": episodes,
         "integrity": integrity,
         "as_known_at": known_at,
         "as_known_at_text": as_known_at or "",

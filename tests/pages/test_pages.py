@@ -210,3 +210,29 @@ def test_a_correction_is_shown_beside_what_it_corrects(world: World, spo: httpx.
     corrected = found.group(1)
     item = html[html.index(f'id="v{corrected}"') :]
     assert "Corrected by" in item[: item.index("</li>")]
+
+
+def test_the_case_page_shows_the_oversight_history_the_api_gives(
+    world: World, spo: httpx.Client
+) -> None:
+    token = world.token(world.spo, "spo", teams=(world.team,))
+    api = httpx.get(
+        f"{world.live.base_url}/cases/{world.case_id}/oversight-history",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert api.status_code == 200, api.text
+    episodes = api.json()["items"]
+    assert episodes, "the demo case has had oversight items"
+
+    html = spo.get(f"/ui/cases/{world.case_id}").text
+    table = html[html.index('id="oversight-history-table"') :]
+    table = table[: table.index("</table>")]
+    body = table[table.index("<tbody") :]
+    assert body.count('<tr class="govuk-table__row">') == len(episodes)
+    assert len(re.findall(r">\s*Open\s*<", body)) == sum(e["open"] for e in episodes)
+    for episode in episodes:
+        if not episode["open"]:
+            assert f'href="#v{episode["closed_by_version"]}"' in body
+
+    then = spo.get(f"/ui/cases/{world.case_id}", params={"as_known_at": "2000-01-01T00:00"})
+    assert "No oversight items by then" in then.text
