@@ -43,6 +43,11 @@ class Month:
         """The month's last instant in London (a deadline ending at midnight is not over)."""
         return end_of_day(self.next().first - timedelta(days=1)) - timedelta(microseconds=1)
 
+    def back(self, count: int) -> Month:
+        """The month ``count`` months before this one."""
+        index = self.first.year * 12 + self.first.month - 1 - count
+        return Month(date(index // 12, index % 12 + 1, 1))
+
     def next(self) -> Month:
         year, month = divmod(self.first.month, 12)
         return Month(date(self.first.year + year, month + 1, 1))
@@ -115,6 +120,31 @@ def _on_months(expression: Expression) -> Expression:
     return replacement_traverse(expression, {}, swap)
 
 
+_MONTH_MEASURES: dict[tuple[str, str, datetime], tuple[Expression, Expression]] = {}
+CACHED_MEASURES = 2048  # 28 measures over six years of months, with room for several thresholds
+
+
+def month_measure(
+    thresholds: Thresholds, measure: str, moment: datetime, *, keep: bool
+) -> tuple[Expression, Expression]:
+    """The measure's numerator and denominator at ``moment``, rewritten onto the month rows.
+
+    Building them (every rate and question, then the rewrite) costs milliseconds; a month
+    that is over is always asked at the same moment, so its are built once per thresholds and
+    kept (``keep``); the month under way is asked at each request's own now.
+    """
+    key = (repr(thresholds), measure, moment)
+    found = _MONTH_MEASURES.get(key)
+    if found is None:
+        numerator, denominator, _ = measures(thresholds, moment)[measure]
+        found = (_on_months(numerator), _on_months(denominator))
+        if keep:
+            if len(_MONTH_MEASURES) >= CACHED_MEASURES:
+                _MONTH_MEASURES.clear()
+            _MONTH_MEASURES[key] = found
+    return found
+
+
 def query_trend(
     conn: sa.Connection,
     generation: Generation,
@@ -135,15 +165,15 @@ def query_trend(
     scoped = [_on_months(condition) for condition in scope.conditions(generation)]
     selects = []
     for index, month in enumerate(span):
-        numerator, denominator, _ = measures(thresholds, min(month.last_moment, now))[measure]
+        over = month.last_moment <= now
+        moment = month.last_moment if over else now
+        numerator, denominator = month_measure(thresholds, measure, moment, keep=over)
         held = sa.and_(
             m.c.month <= month.first, sa.or_(m.c.until.is_(None), m.c.until > month.first)
         )
         selects.append(
             sa.select(
-                sa.literal(index).label("i"),
-                _on_months(numerator).label("n"),
-                _on_months(denominator).label("d"),
+                sa.literal(index).label("i"), numerator.label("n"), denominator.label("d")
             ).where(*scoped, held)
         )
     found = {i: (int(n or 0), int(d or 0)) for i, n, d in conn.execute(sa.union_all(*selects))}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -65,6 +65,51 @@ def _workload_chart(items: tuple[tuple[str, float], ...]) -> str:
     percents = [percent for _, percent in items]
     chart.add("Up to capacity", [min(p, 100.0) for p in percents])
     chart.add("Over capacity", [max(p - 100.0, 0.0) for p in percents])
+    return data_uri(chart.render())
+
+
+# Line colours for trends, each at least 4.5:1 on white, and each line also dashed its own way
+# so that no reader needs to tell colours apart.
+LINES = ((BLUE, "0"), ("#00703c", "8,4"), ("#4c2c92", "2,4"), (RED, "12,4,2,4"))
+TREND_STYLE = Style(
+    **{k: v for k, v in STYLE.to_dict().items() if k != "colors"},
+    colors=tuple(colour for colour, _ in LINES),
+)
+
+
+def trend_chart(months: Sequence[str], series: Mapping[str, Sequence[dict[str, Any]]]) -> str:
+    """Each measure's rate by month as a line, 0 to 100%; a month with no cases is a gap."""
+    frozen = tuple(
+        (name, tuple(point["rate"] for point in points)) for name, points in series.items()
+    )
+    return _trend_chart(tuple(months), frozen)
+
+
+@lru_cache(maxsize=64)
+def _trend_chart(
+    months: tuple[str, ...], series: tuple[tuple[str, tuple[float | None, ...]], ...]
+) -> str:
+    chart = pygal.Line(
+        style=TREND_STYLE,
+        js=[],
+        show_legend=True,
+        legend_at_bottom=True,
+        legend_at_bottom_columns=2,
+        width=720,
+        height=420,
+        range=(0, 100),
+        y_labels=list(range(0, 101, 20)),
+        value_formatter=lambda v: f"{v:.0f}%",
+        x_label_rotation=0,
+        title="Rate by month, as at each month's end",
+        margin=8,
+        dots_size=3,
+        allow_interruptions=True,
+    )
+    chart.x_labels = list(months)
+    for (name, rates), (_, dashes) in zip(series, LINES, strict=False):
+        label = name.replace("_", " ").capitalize()
+        chart.add(label, list(rates), stroke_style={"width": 3, "dasharray": dashes})
     return data_uri(chart.render())
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.deps import ContainerDep
-from api.pages.charts import workload_chart
+from api.pages.charts import trend_chart, workload_chart
 from api.pages.rendering import page, see_other
 from api.pages.session import PageActor
 from application.access import (
@@ -22,11 +22,14 @@ from application.access import (
     indicator_scope,
 )
 from application.errors import AccessDeniedError
+from projections.business_days import local_date
 from projections.compliance import IndicatorScope, query_compliance
+from projections.equality import EqualityScope, query_equality
 from projections.oversight import QueueFilter, query_queue
 from projections.quality import query_quality
 from projections.schema import case_list
 from projections.staff_directory import query_workload
+from projections.trends import Month, measures, months, query_trend
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 Name = Annotated[str, Path(max_length=50, pattern=r"^[A-Za-z0-9 _.-]+$")]
@@ -123,9 +126,7 @@ def pdu_index(request: Request, container: ContainerDep, actor: PageActor) -> An
 @router.get("/pdus/{pdu}", response_class=HTMLResponse)
 def pdu_page(request: Request, pdu: Name, container: ContainerDep, actor: PageActor) -> Any:
     """A PDU: compliance rates and the HMIP quality standards against the 80/65/50 bands."""
-    if not actor.has(AUDITOR, PDU_HEAD):
-        raise AccessDeniedError("the PDU pages are for Heads of PDU and auditors")
-    scope = _scope(actor, pdu=pdu)
+    scope = _pdu_scope(actor, pdu)
     now = container.app.clock()
     generation = container.projections.live("oversight")
     thresholds = container.settings.oversight
@@ -134,6 +135,70 @@ def pdu_page(request: Request, pdu: Name, container: ContainerDep, actor: PageAc
         standards = query_quality(conn, generation, thresholds, scope, now=now)
     values = {"pdu": pdu, "as_of": now, "rates": rates, "standards": standards}
     return page(request, "pdu.html", context(request, actor, **values))
+
+
+# The rates the inspection found wanting, followed month by month on the PDU's trends page.
+TREND_MEASURES = (
+    "induction_on_time",
+    "enforcement_where_required",
+    "oversight_of_high_risk",
+    "safeguarding_enquiries_answered",
+)
+TREND_MONTHS = 12
+
+
+@router.get("/pdus/{pdu}/trends", response_class=HTMLResponse)
+def pdu_trends_page(request: Request, pdu: Name, container: ContainerDep, actor: PageActor) -> Any:
+    """A PDU's headline rates over the last twelve months: a line chart and its numbers."""
+    scope = _pdu_scope(actor, pdu)
+    now = container.app.clock()
+    this_month = Month(local_date(now).replace(day=1))
+    span = months(this_month.back(TREND_MONTHS - 1), this_month)
+    thresholds = container.settings.oversight
+    known = measures(thresholds, now)
+    with container.engine.connect() as conn:
+        series = {
+            name: query_trend(
+                conn,
+                container.projections.live("oversight"),
+                thresholds,
+                scope,
+                name,
+                span,
+                now=now,
+            )
+            for name in TREND_MEASURES
+        }
+    values = {
+        "pdu": pdu,
+        "as_of": now,
+        "months": [month.label for month in span],
+        "series": series,
+        "definitions": {name: known[name][2] for name in TREND_MEASURES},
+        "chart": trend_chart([month.label for month in span], series),
+    }
+    return page(request, "pdu_trends.html", context(request, actor, **values))
+
+
+@router.get("/pdus/{pdu}/equality", response_class=HTMLResponse)
+def pdu_equality_page(
+    request: Request, pdu: Name, container: ContainerDep, actor: PageActor
+) -> Any:
+    """A PDU's caseload by characteristic and outcome rates by group, small groups hidden."""
+    reach = indicator_scope(actor, None, pdu)
+    _pdu_scope(actor, pdu)
+    scope = EqualityScope(teams=reach.teams, pdus=reach.pdus, pdu=pdu, team=None)
+    min_count = container.settings.equality_min_count
+    with container.engine.connect() as conn:
+        figures = query_equality(conn, container.projections.live("equality"), scope, min_count)
+    values = {"pdu": pdu, "as_of": container.app.clock(), "min_count": min_count, **figures}
+    return page(request, "pdu_equality.html", context(request, actor, **values))
+
+
+def _pdu_scope(actor: Actor, pdu: str) -> IndicatorScope:
+    if not actor.has(AUDITOR, PDU_HEAD):
+        raise AccessDeniedError("the PDU pages are for Heads of PDU and auditors")
+    return _scope(actor, pdu=pdu)
 
 
 def _scope(actor: Actor, *, team: str | None = None, pdu: str | None = None) -> IndicatorScope:

@@ -109,7 +109,7 @@ def _span(first: str | None, last: str | None, now: datetime) -> list[Month]:
     this_month = Month(local_date(now).replace(day=1))
     try:
         end = Month.parse(last) if last else this_month
-        start = Month.parse(first) if first else Month(_back(end.first, 11))
+        start = Month.parse(first) if first else end.back(11)
     except ValueError as exc:
         raise ApiError(400, "bad-range", "The month is not valid", str(exc)) from None
     if end.first > this_month.first:
@@ -126,8 +126,3 @@ def _span(first: str | None, last: str | None, now: datetime) -> list[Month]:
 
 def _index(first: date) -> int:
     return first.year * 12 + first.month - 1
-
-
-def _back(first: date, count: int) -> date:
-    index = _index(first) - count
-    return date(index // 12, index % 12 + 1, 1)

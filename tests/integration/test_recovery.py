@@ -150,7 +150,11 @@ def test_commands_and_read_models_recover_within_two_seconds_of_each_restart(
                 time.sleep(OUTAGE_S)
                 back = time.monotonic()  # counted from the start: the server's own start-up
                 own_server.resume()  # is in the figures (a few hundred milliseconds)
-                recoveries.append(wait_for_recovery(load, live, back))
+                try:
+                    recoveries.append(wait_for_recovery(load, live, back))
+                except AssertionError as failed:  # say what the worker was doing
+                    detail = worker.output() if worker is not None else ""
+                    raise AssertionError(f"{failed}\n{detail}") from None
         finally:
             load.stop.set()
             for client in clients:

@@ -52,6 +52,8 @@ PAGE_RULES: dict[str, Rule] = {
     "/ui/teams/{team}": rule("SPO of the team", spo=(OK, DENY)),
     "/ui/pdus": rule("Heads of PDU and auditors", pdu_head=OK, auditor=OK),
     "/ui/pdus/{pdu}": rule("Head of that PDU, auditors", pdu_head=(OK, DENY), auditor=OK),
+    "/ui/pdus/{pdu}/trends": rule("Head of that PDU, auditors", pdu_head=(OK, DENY), auditor=OK),
+    "/ui/pdus/{pdu}/equality": rule("Head of that PDU, auditors", pdu_head=(OK, DENY), auditor=OK),
     "/ui/cases": rule(
         "case readers",
         practitioner=OK,

@@ -74,6 +74,18 @@ def reviewer_walks(session: Session, world: World, out: Path = SCREENSHOTS) -> N
     assert page.locator("#compliance-table tbody tr").count() > 0
     assert page.get_by_text("Quality of supervision").is_visible()
     session.check("pdu", out)
+    with page.expect_navigation():
+        page.get_by_role("link", name="Trends", exact=True).click()
+    assert page.url.endswith(f"/ui/pdus/{world.pdu}/trends")
+    chart = page.locator("figure.casetrail-chart img")
+    assert chart.evaluate("img => img.complete && img.naturalWidth > 0")  # drawn, no script
+    assert page.locator("#trends-table tbody tr").count() == 12
+    session.check("pdu-trends", out)
+    with page.expect_navigation():
+        page.get_by_role("link", name="Equality", exact=True).click()
+    assert page.locator("#composition-ethnic_group tbody tr").count() == 6
+    assert page.locator("#outcomes-ethnic_group tbody tr").count() > 0
+    session.check("pdu-equality", out)
     sign_out(session)
 
     sign_in_by_keyboard(session, world.token("reviewer", "sfo_reviewer"))
