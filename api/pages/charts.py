@@ -101,6 +101,7 @@ def _trend_chart(
         y_labels=list(range(0, 101, 20)),
         value_formatter=lambda v: f"{v:.0f}%",
         x_label_rotation=0,
+        truncate_label=-1,  # labels are short ("Jan 26"): never cut
         title="Rate by month, as at each month's end",
         margin=8,
         dots_size=3,

@@ -172,10 +172,10 @@ def pdu_trends_page(request: Request, pdu: Name, container: ContainerDep, actor:
     values = {
         "pdu": pdu,
         "as_of": now,
-        "months": [month.label for month in span],
+        "months": [month.first.strftime("%b %Y") for month in span],
         "series": series,
         "definitions": {name: known[name][2] for name in TREND_MEASURES},
-        "chart": trend_chart([month.label for month in span], series),
+        "chart": trend_chart([month.first.strftime("%b %y") for month in span], series),
     }
     return page(request, "pdu_trends.html", context(request, actor, **values))
 
