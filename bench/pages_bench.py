@@ -69,6 +69,12 @@ def pairs(case_id: str) -> dict[str, tuple[tuple[str, ...], str, str]]:
     return {
         "team": (("spo",), f"/ui/teams/{TEAM}", f"/oversight?team={TEAM}"),
         "pdu": (("pdu_head",), f"/ui/pdus/{PDU}", f"/quality?pdu={PDU}"),
+        "pdu trends": (
+            ("pdu_head",),
+            f"/ui/pdus/{PDU}/trends",
+            f"/trends?pdu={PDU}&measure=induction_on_time",
+        ),
+        "pdu equality": (("pdu_head",), f"/ui/pdus/{PDU}/equality", f"/equality?pdu={PDU}"),
         "case": (("spo",), f"/ui/cases/{case_id}", f"/cases/{case_id}/timeline"),
         "case, reviewer": (
             ("sfo_reviewer",),

@@ -205,12 +205,23 @@ class EqualityScope:
     team: str | None = None
 
 
+FLAGS = ("licence", "needs", "inducted", "terminated")  # what the denominators ask
+COUNTED = tuple(dict.fromkeys(m.numerator for m in MEASURES))  # what the numerators count
+
+
 def load_rows(
     conn: sa.Connection, generation: Generation, scope: EqualityScope
 ) -> list[dict[str, Any]]:
-    """The counted rows in scope (an erased person's row is not counted)."""
+    """The counted cases in scope (an erased person's are not), grouped by the database: one
+    row per combination of characteristics and denominator flags, with ``cases``, its
+    number of cases, and for each numerator the number of those cases it counts."""
     t = equality_cases
-    query = sa.select(t).where(t.c.generation == generation, t.c.erased.is_(False))
+    keys = [t.c[name] for name in (*CHARACTERISTICS, *FLAGS)]
+    query = sa.select(
+        *keys,
+        sa.func.count().label("cases"),
+        *(sa.func.sum(sa.cast(t.c[name], sa.Integer)).label(name) for name in COUNTED),
+    ).where(t.c.generation == generation, t.c.erased.is_(False))
     reach = in_reach(t, scope.teams, scope.pdus)
     if reach is not None:
         query = query.where(reach)
@@ -218,16 +229,17 @@ def load_rows(
         query = query.where(t.c.pdu == scope.pdu)
     if scope.team is not None:
         query = query.where(t.c.team == scope.team)
-    return [dict(r) for r in conn.execute(query).mappings()]
+    return [dict(r) for r in conn.execute(query.group_by(*keys)).mappings()]
 
 
 def composition(rows: list[dict[str, Any]], min_count: int) -> dict[str, list[dict[str, Any]]]:
     """Cases by group of each characteristic, small groups suppressed."""
-    total = len(rows)
+    total = sum(row["cases"] for row in rows)
     found: dict[str, list[dict[str, Any]]] = {}
     for name in CHARACTERISTICS:
         counts = Counter(dict.fromkeys(GROUPS[name], 0))
-        counts.update(row[name] for row in rows)
+        for row in rows:
+            counts[row[name]] += row["cases"]
         found[name] = breakdown(counts, total, min_count, "cases")
     return found
 
@@ -258,8 +270,8 @@ def _outcome(
     denominators = Counter(dict.fromkeys(GROUPS[name], 0))
     numerators: Counter[str] = Counter()
     for row in rows:
-        denominators[row[name]] += 1
-        numerators[row[name]] += bool(row[measure.numerator])
+        denominators[row[name]] += row["cases"]
+        numerators[row[name]] += int(row[measure.numerator] or 0)
     hidden = suppressed_groups(denominators, min_count)
     reference = _reference(name, denominators, hidden)
     groups = []
@@ -306,7 +318,7 @@ def query_equality(
     """Composition and outcome rates of the cases in scope."""
     rows = load_rows(conn, generation, scope)
     return {
-        "cases": len(rows),
+        "cases": sum(row["cases"] for row in rows),
         "characteristics": composition(rows, min_count),
         "outcomes": outcomes(rows, min_count),
     }
