@@ -161,28 +161,43 @@ def query_trend(
     measure's own definition asked at that moment; the month not yet over is taken at
     ``now``, so its figure is the current one. One statement for every month.
     """
+    found = query_trends(conn, generation, thresholds, scope, [measure], span, now=now)
+    return found[measure]
+
+
+def query_trends(
+    conn: sa.Connection,
+    generation: Generation,
+    thresholds: Thresholds,
+    scope: IndicatorScope,
+    names: list[str],
+    span: list[Month],
+    *,
+    now: datetime,
+) -> dict[str, list[dict[str, Any]]]:
+    """Several measures' trends (as ``query_trend``) from one pass over each month's rows."""
     m = oversight_months
     scoped = [_on_months(condition) for condition in scope.conditions(generation)]
     selects = []
     for index, month in enumerate(span):
         over = month.last_moment <= now
         moment = month.last_moment if over else now
-        numerator, denominator = month_measure(thresholds, measure, moment, keep=over)
+        columns: list[Any] = [sa.literal(index).label("i")]
+        for k, name in enumerate(names):
+            numerator, denominator = month_measure(thresholds, name, moment, keep=over)
+            columns += [numerator.label(f"n{k}"), denominator.label(f"d{k}")]
         held = sa.and_(
             m.c.month <= month.first, sa.or_(m.c.until.is_(None), m.c.until > month.first)
         )
-        selects.append(
-            sa.select(
-                sa.literal(index).label("i"), numerator.label("n"), denominator.label("d")
-            ).where(*scoped, held)
-        )
-    found = {i: (int(n or 0), int(d or 0)) for i, n, d in conn.execute(sa.union_all(*selects))}
-    return [
-        {
-            "month": month.label,
-            "numerator": found[index][0],
-            "denominator": found[index][1],
-            "rate": percent(*found[index]),
-        }
-        for index, month in enumerate(span)
-    ]
+        selects.append(sa.select(*columns).where(*scoped, held))
+    found = {row[0]: row[1:] for row in conn.execute(sa.union_all(*selects))}
+    result: dict[str, list[dict[str, Any]]] = {}
+    for k, name in enumerate(names):
+        points = []
+        for index, month in enumerate(span):
+            n, d = (int(v or 0) for v in found[index][2 * k : 2 * k + 2])
+            points.append(
+                {"month": month.label, "numerator": n, "denominator": d, "rate": percent(n, d)}
+            )
+        result[name] = points
+    return result

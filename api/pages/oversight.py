@@ -29,7 +29,7 @@ from projections.oversight import QueueFilter, query_queue
 from projections.quality import query_quality
 from projections.schema import case_list
 from projections.staff_directory import query_workload
-from projections.trends import Month, measures, months, query_trend
+from projections.trends import Month, measures, months, query_trends
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 Name = Annotated[str, Path(max_length=50, pattern=r"^[A-Za-z0-9 _.-]+$")]
@@ -157,18 +157,15 @@ def pdu_trends_page(request: Request, pdu: Name, container: ContainerDep, actor:
     thresholds = container.settings.oversight
     known = measures(thresholds, now)
     with container.engine.connect() as conn:
-        series = {
-            name: query_trend(
-                conn,
-                container.projections.live("oversight"),
-                thresholds,
-                scope,
-                name,
-                span,
-                now=now,
-            )
-            for name in TREND_MEASURES
-        }
+        series = query_trends(
+            conn,
+            container.projections.live("oversight"),
+            thresholds,
+            scope,
+            list(TREND_MEASURES),
+            span,
+            now=now,
+        )
     values = {
         "pdu": pdu,
         "as_of": now,

@@ -30,7 +30,7 @@ from domain.vocabulary import (
 from projections.compliance import IndicatorScope
 from projections.oversight_months import series
 from projections.schema import oversight_months
-from projections.trends import Month, measures, month_end_columns, months, query_trend
+from projections.trends import Month, measures, month_end_columns, months, query_trend, query_trends
 from tests.integration.oversight_story import (
     BACKENDS,
     DEFAULTS,
@@ -154,6 +154,15 @@ def test_every_measure_by_month_equals_the_definitions_at_that_months_end(
     # April adds B, and C inducted late.
     induction = trend_of(container, team, "induction_on_time")
     assert induction == [(3, 4), (3, 3), (3, 4), (3, 5)]
+    # Every measure in one pass (the PDU trends page) gives each measure's own trend.
+    with container.engine.connect() as conn:
+        together = query_trends(
+            conn, live(container), DEFAULTS, IndicatorScope(team=team), list(names), SPAN, now=NOW
+        )
+    for measure in names:
+        assert [(i["numerator"], i["denominator"]) for i in together[measure]] == [
+            expected[month.label][measure] for month in SPAN
+        ], measure
 
 
 def test_a_month_end_is_its_last_moment_in_london() -> None:
