@@ -10,12 +10,13 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from application.access import ADMIN, PRACTITIONER, SPO, Actor
 from application.commands import RegisterStaff
 from application.settings import DEFAULT_MANDATORY_TRAINING
 from demo.profile import Profile
-from domain.vocabulary import Grade
+from domain.vocabulary import EthnicGroup, Grade, Sex
 
 # fmt: off
 FIRST_NAMES = (
@@ -135,6 +136,10 @@ class Roster:
         return found
 
     def registrations(self, capacities: dict[str, int], at: datetime) -> list[RegisterStaff]:
+        # The workforce's codes from a generator of their own, so that the rest of the demo
+        # (drawn from the PDU's generator) is the same with or without them.
+        rng = random.Random(f"{self.pdu}-workforce")
+        codes = [_staff_codes(rng) for _ in self.members]
         return [
             RegisterStaff(
                 occurred_at=at,
@@ -145,9 +150,32 @@ class Roster:
                 pdu=self.pdu,
                 capacity=capacities[m.staff_id],
                 training=m.training,
+                ethnic_group=ethnic_group,
+                sex=sex,
             )
-            for m in self.members.values()
+            for m, (ethnic_group, sex) in zip(self.members.values(), codes, strict=True)
         ]
+
+
+# A probation workforce in the shape of HMPPS's workforce statistics: most staff declare, about
+# one in seven of those who declare is from an ethnic minority, and seven in ten are women.
+STAFF_ETHNIC_GROUPS = (
+    (EthnicGroup.WHITE, 74),
+    (EthnicGroup.ASIAN, 6),
+    (EthnicGroup.BLACK, 4),
+    (EthnicGroup.MIXED, 2),
+    (EthnicGroup.OTHER, 1),
+    (EthnicGroup.NOT_STATED, 13),
+)
+STAFF_SEXES = ((Sex.FEMALE, 69), (Sex.MALE, 29), (Sex.NOT_STATED, 2))
+
+
+def _staff_codes(rng: random.Random) -> tuple[EthnicGroup, Sex]:
+    def draw(weighted: tuple[tuple[Any, int], ...]) -> Any:
+        values, weights = zip(*weighted, strict=True)
+        return rng.choices(values, weights=weights)[0]
+
+    return draw(STAFF_ETHNIC_GROUPS), draw(STAFF_SEXES)
 
 
 def _grades(profile: Profile, practitioners: int) -> list[Grade]:
