@@ -13,7 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from projections.base import Generation, in_reach
+from projections import rollups
+from projections.base import Generation
 from projections.business_days import passed_cutoff, passed_month_cutoff
 from projections.oversight_rules import Thresholds
 from projections.schema import oversight_cases
@@ -35,16 +36,9 @@ class IndicatorScope:
     opened_to: date | None = None  # ... and on or before
 
     def conditions(self, generation: Generation) -> list[Expression]:
-        found: list[Expression] = [t.c.generation == generation]
-        if (within := in_reach(t, self.teams, self.pdus)) is not None:
-            found.append(within)
-        for column, value in (
-            (t.c.pdu, self.pdu),
-            (t.c.team, self.team),
-            (t.c.practitioner_id, self.practitioner_id),
-        ):
-            if value is not None:
-                found.append(column == value)
+        found: list[Expression] = list(rollups.team_conditions(t, generation, self))
+        if self.practitioner_id is not None:
+            found.append(t.c.practitioner_id == self.practitioner_id)
         if self.opened_from is not None:
             found.append(t.c.opened_on >= self.opened_from)
         if self.opened_to is not None:
@@ -210,6 +204,9 @@ def query_compliance(
 ) -> dict[str, dict[str, Any]]:
     """Every rate over ``scope`` at ``now``: numerator, denominator, percent, definition."""
     specs = rate_specs(thresholds, now)
+    figures = sums(
+        conn, generation, scope, _pairs(specs), definitions=("compliance", thresholds, now)
+    )
     return {
         spec.name: {
             "numerator": numerator,
@@ -217,9 +214,7 @@ def query_compliance(
             "percent": percent(numerator, denominator),
             "definition": spec.definition,
         }
-        for spec, (numerator, denominator) in zip(
-            specs, sums(conn, generation, scope, _pairs(specs)), strict=True
-        )
+        for spec, (numerator, denominator) in zip(specs, figures, strict=True)
     }
 
 
@@ -232,10 +227,26 @@ def sums(
     generation: Generation,
     scope: IndicatorScope,
     pairs: list[tuple[Expression, Expression]],
+    *,
+    definitions: tuple[str, Thresholds, datetime] | None = None,
 ) -> list[tuple[int, int]]:
-    """(numerator, denominator) of each pair, in one query over the scope's case rows."""
+    """(numerator, denominator) of each pair over the scope. A scope of whole teams reads
+    the teams' rollups (projections/rollups.py) of the ``definitions`` (kind, thresholds, now)
+    the pairs were made from; otherwise, or without them, one query over its case rows."""
     columns = [c for pair in pairs for c in pair]
+    values = None
+    if definitions is not None and rollups.applies(scope):
+        key = rollups.rollup_key(*definitions, columns)
+        values = rollups.summed(conn, generation, scope, columns, key)
+    if values is None:
+        values = row_sums(conn, generation, scope, columns)
+    return [(values[2 * i], values[2 * i + 1]) for i in range(len(pairs))]
+
+
+def row_sums(
+    conn: sa.Connection, generation: Generation, scope: IndicatorScope, columns: list[Expression]
+) -> list[int]:
+    """Each column's sum over the scope's case rows, in one query."""
     labelled = [column.label(f"c{i}") for i, column in enumerate(columns)]
     row = conn.execute(sa.select(*labelled).where(*scope.conditions(generation))).one()
-    values = [int(v or 0) for v in row]
-    return [(values[2 * i], values[2 * i + 1]) for i in range(len(pairs))]
+    return [int(v or 0) for v in row]

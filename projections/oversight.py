@@ -27,12 +27,27 @@ from projections.oversight_facts import new_facts, refold
 from projections.oversight_months import MonthRows
 from projections.oversight_rules import RULES, Thresholds, digest, queue_items
 from projections.oversight_training import drop_closed_gaps
-from projections.schema import oversight_cases, oversight_facts, oversight_items, oversight_months
+from projections.rollups import TeamStamps
+from projections.schema import (
+    indicator_rollups,
+    oversight_cases,
+    oversight_facts,
+    oversight_items,
+    oversight_months,
+    team_stamps,
+)
 
 
 class OversightProjection(RowProjection):
     name = "oversight"
-    tables = (oversight_cases, oversight_facts, oversight_items, oversight_months)
+    tables = (
+        oversight_cases,
+        oversight_facts,
+        oversight_items,
+        oversight_months,
+        team_stamps,
+        indicator_rollups,
+    )
     table = oversight_cases
     key_column = "case_id"
     handles = ()  # every case event moves the case's version
@@ -42,12 +57,14 @@ class OversightProjection(RowProjection):
         self.history = history
         self._items: dict[UUID, list[dict[str, Any]]] = {}  # this batch's queue rows to write
         self._months = MonthRows(history)  # and its month rows (projections/oversight_months)
+        self._teams = TeamStamps()  # and the teams whose rollups it makes stale
 
     def key(self, event: Event) -> Any:
         return event.originator_id if isinstance(event, Case.Event) else None
 
     def apply(self, row: dict[str, Any] | None, event: Event) -> dict[str, Any] | None:
         assert isinstance(event, Case.Event)
+        self._teams.touched(row)  # the team the case was in (a transfer moves it)
         if isinstance(event, Case.Opened):
             facts = new_facts()
             self._months.opened(facts, event)
@@ -74,6 +91,7 @@ class OversightProjection(RowProjection):
         if row["items_digest"] != items_digest:
             self._items[row["case_id"]] = items
         columns = case_columns(facts)
+        self._teams.touched(columns)
         self._months.complete(row["case_id"], facts, columns)
         return {**row, **columns, "items_digest": items_digest}
 
@@ -93,8 +111,10 @@ class OversightProjection(RowProjection):
     def process(self, conn: sa.Connection, generation: int, batch: Batch) -> None:
         self._items = {}
         self._months.clear()
+        self._teams.clear()
         super().process(conn, generation, batch)
         self._months.write(conn, generation)
+        self._teams.write(conn, generation, batch)
         if not self._items:
             return
         t = oversight_items
@@ -114,6 +134,7 @@ class OversightProjection(RowProjection):
         super().forget()
         self._items = {}
         self._months.clear()
+        self._teams.clear()
 
 
 @dataclass(frozen=True)

@@ -49,9 +49,8 @@ def query_quality(
     found = standards(thresholds, now)
     questions = [question for standard in found for question in standard.questions]
     pairs = [(question.yes, question.total) for question in questions]
-    figures = dict(
-        zip((q.id for q in questions), sums(conn, generation, scope, pairs), strict=True)
-    )
+    summed = sums(conn, generation, scope, pairs, definitions=("quality", thresholds, now))
+    figures = dict(zip((q.id for q in questions), summed, strict=True))
     answer = []
     for standard in found:
         items: list[dict[str, Any]] = []

@@ -178,6 +178,30 @@ oversight_cases = sa.Table(
     sa.Index("ix_oversight_cases_practitioner", "generation", "practitioner_id", "opened_on"),
 )
 
+# Per-team rollups of the indicator figures (projections/rollups.py). The oversight projection
+# stamps a team, in the transaction that changes its case rows, with the position of the batch
+# that changed them; a rollup holds one team's sums for one set of definitions (a key naming the
+# measures, the thresholds and the day asked about) and the stamp they were summed at. A rollup
+# whose stamp is not its team's is stale: summed again from the team's rows on the next read.
+team_stamps = sa.Table(
+    "team_stamps",
+    metadata,
+    sa.Column("generation", sa.Integer, primary_key=True),
+    sa.Column("pdu", sa.String(50), primary_key=True),
+    sa.Column("team", sa.String(50), primary_key=True),
+    sa.Column("stamp", sa.BigInteger, nullable=False),
+)
+indicator_rollups = sa.Table(
+    "indicator_rollups",
+    metadata,
+    sa.Column("generation", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("pdu", sa.String(50), primary_key=True),
+    sa.Column("team", sa.String(50), primary_key=True),
+    sa.Column("stamp", sa.BigInteger, nullable=False),
+    sa.Column("sums", sa.JSON, nullable=False),
+)
+
 # Each case's columns as at the end of every month it was open (projections/oversight_months.py):
 # a row holds from `month` (the first day of a London month) until `until` (the first day of
 # the month of the case's next row; null: still current). Trends read it month by month.
