@@ -34,7 +34,9 @@ from projections.schema import (
     oversight_facts,
     oversight_items,
     oversight_months,
+    team_month_stamps,
     team_stamps,
+    trend_rollups,
 )
 
 
@@ -47,6 +49,8 @@ class OversightProjection(RowProjection):
         oversight_months,
         team_stamps,
         indicator_rollups,
+        team_month_stamps,
+        trend_rollups,
     )
     table = oversight_cases
     key_column = "case_id"
@@ -64,7 +68,7 @@ class OversightProjection(RowProjection):
 
     def apply(self, row: dict[str, Any] | None, event: Event) -> dict[str, Any] | None:
         assert isinstance(event, Case.Event)
-        self._teams.touched(row)  # the team the case was in (a transfer moves it)
+        self._teams.touched(event.originator_id, row)  # its team before (a transfer moves it)
         if isinstance(event, Case.Opened):
             facts = new_facts()
             self._months.opened(facts, event)
@@ -91,7 +95,7 @@ class OversightProjection(RowProjection):
         if row["items_digest"] != items_digest:
             self._items[row["case_id"]] = items
         columns = case_columns(facts)
-        self._teams.touched(columns)
+        self._teams.touched(row["case_id"], columns)
         self._months.complete(row["case_id"], facts, columns)
         return {**row, **columns, "items_digest": items_digest}
 
@@ -113,8 +117,8 @@ class OversightProjection(RowProjection):
         self._months.clear()
         self._teams.clear()
         super().process(conn, generation, batch)
-        self._months.write(conn, generation)
-        self._teams.write(conn, generation, batch)
+        months = self._months.write(conn, generation)
+        self._teams.write(conn, generation, batch, months)
         if not self._items:
             return
         t = oversight_items

@@ -31,6 +31,7 @@ from projections.schema import oversight_months
 from projections.trends import Month, month_end_columns
 
 Columns = dict[str, Any]
+Team = tuple[str, str]  # (pdu, team)
 
 
 def month_of(moment: datetime) -> date:
@@ -87,14 +88,20 @@ class MonthRows:
         # The latest month an event occurred in: a later event's month is compared with it.
         facts["month"] = found[-1][0].isoformat() if found else None
 
-    def write(self, conn: sa.Connection, generation: int) -> None:
-        """Replace each case's rows from its first new month on; close the row before."""
+    def write(self, conn: sa.Connection, generation: int) -> dict[UUID, tuple[date, set[Team]]]:
+        """Replace each case's rows from its first new month on; close the row before. What
+        changed: each case's first rewritten month, and the teams of its rows (those written,
+        and for a case worked out afresh, those replaced) whose months from then on changed."""
         t = oversight_months
         by_first: dict[date, list[UUID]] = {}
         rows = []
+        changed: dict[UUID, tuple[date, set[Team]]] = {}
+        replaced = self._teams_of(conn, generation, sorted(self.redo & set(self.rows), key=str))
         for case_id, found in self.rows.items():
             ordered = sorted(found.items())
             first = date.min if case_id in self.redo else ordered[0][0]
+            teams = {(columns["pdu"], columns["team"]) for _, columns in ordered}
+            changed[case_id] = (first, teams | replaced.get(case_id, set()))
             by_first.setdefault(first, []).append(case_id)
             for index, (month, columns) in enumerate(ordered):
                 until = ordered[index + 1][0] if index + 1 < len(ordered) else None
@@ -119,6 +126,24 @@ class MonthRows:
                 )
         insert(conn, t, rows)
         self.clear()
+        return changed
+
+    @staticmethod
+    def _teams_of(
+        conn: sa.Connection, generation: int, case_ids: list[UUID]
+    ) -> dict[UUID, set[Team]]:
+        """The teams the cases' stored month rows are in (a case's team may have changed)."""
+        t = oversight_months
+        found: dict[UUID, set[Team]] = {}
+        for start in range(0, len(case_ids), 500):
+            query = (
+                sa.select(t.c.case_id, t.c.pdu, t.c.team)
+                .where(t.c.generation == generation, t.c.case_id.in_(case_ids[start : start + 500]))
+                .distinct()
+            )
+            for case_id, pdu, team in conn.execute(query):
+                found.setdefault(case_id, set()).add((pdu, team))
+        return found
 
     def clear(self) -> None:
         self.rows = {}

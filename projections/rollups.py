@@ -23,15 +23,21 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 import sqlalchemy as sa
 
 from projections.base import Batch, Generation, in_reach, upsert
 from projections.business_days import local_date
 from projections.oversight_rules import Thresholds
-from projections.schema import indicator_rollups, oversight_cases, team_stamps
+from projections.schema import (
+    indicator_rollups,
+    oversight_cases,
+    team_month_stamps,
+    team_stamps,
+)
 
 if TYPE_CHECKING:
     from projections.compliance import Expression, IndicatorScope
@@ -42,28 +48,68 @@ CHUNK = 400  # teams per grouped statement
 
 
 class TeamStamps:
-    """The teams one batch of the oversight projection changed, stamped when it is written."""
+    """The teams one batch of the oversight projection changed, stamped when it is written:
+    each team's stamp (its case rows changed) and, for trends, the first month from which its
+    month rows changed (``team_month_stamps``)."""
 
     def __init__(self) -> None:
         self.teams: set[Team] = set()
+        self.cases: dict[UUID, set[Team]] = {}
 
-    def touched(self, row: dict[str, Any] | None) -> None:
+    def touched(self, case_id: UUID, row: dict[str, Any] | None) -> None:
         """A case row (as loaded, or as it will be stored) of a team whose sums change."""
         if row is not None and row.get("team") is not None:
-            self.teams.add((row["pdu"], row["team"]))
+            team = (row["pdu"], row["team"])
+            self.teams.add(team)
+            self.cases.setdefault(case_id, set()).add(team)
 
-    def write(self, conn: sa.Connection, generation: int, batch: Batch) -> None:
-        if self.teams and batch:
-            stamp = max(position for position, _ in batch)
-            rows = [
-                {"generation": generation, "pdu": pdu, "team": team, "stamp": stamp}
-                for pdu, team in sorted(self.teams)
-            ]
-            upsert(conn, team_stamps, rows)
-        self.clear()
+    def write(
+        self,
+        conn: sa.Connection,
+        generation: int,
+        batch: Batch,
+        months: dict[UUID, tuple[date, set[Team]]],
+    ) -> None:
+        if not batch:
+            return self.clear()
+        stamp = max(position for position, _ in batch)
+        upsert(conn, team_stamps, [_stamp(generation, team, stamp) for team in sorted(self.teams)])
+        firsts: dict[Team, date] = {}
+        for case_id, (first, written) in months.items():
+            for team in written | self.cases.get(case_id, set()):
+                firsts[team] = min(first, firsts.get(team, first))
+        m = team_month_stamps
+        upsert(
+            conn,
+            m,
+            [
+                _stamp(generation, team, stamp, month=first)
+                for team, first in sorted(firsts.items())
+            ],
+        )
+        # A newer stamp from a month on makes the team's stamps of later months redundant: a
+        # month's stamp is the newest of those from months up to it (``month_stamps``).
+        by_first: dict[date, list[Team]] = {}
+        for team, first in firsts.items():
+            by_first.setdefault(first, []).append(team)
+        for first, teams in by_first.items():
+            for start in range(0, len(teams), CHUNK):
+                conn.execute(
+                    sa.delete(m).where(
+                        m.c.generation == generation,
+                        m.c.month > first,
+                        sa.tuple_(m.c.pdu, m.c.team).in_(teams[start : start + CHUNK]),
+                    )
+                )
+        return self.clear()
 
     def clear(self) -> None:
         self.teams = set()
+        self.cases = {}
+
+
+def _stamp(generation: int, team: Team, stamp: int, **more: Any) -> dict[str, Any]:
+    return {"generation": generation, "pdu": team[0], "team": team[1], "stamp": stamp, **more}
 
 
 def applies(scope: IndicatorScope) -> bool:
@@ -113,7 +159,7 @@ def summed(
     rows = conn.execute(query).all()
     for _, pdu, team, stamp, kept_stamp, sums in rows:
         if kept_stamp == stamp and sums is not None and len(sums) == len(columns):
-            _add(totals, sums)
+            add(totals, sums)
         else:
             stale[(pdu, team)] = stamp
     if not stale:
@@ -126,7 +172,7 @@ def summed(
     kept = []
     for (pdu, team), stamp in stale.items():
         sums = found.get((pdu, team), [0] * len(columns))
-        _add(totals, sums)
+        add(totals, sums)
         kept.append(
             {
                 "generation": read_generation,
@@ -137,7 +183,7 @@ def summed(
                 "sums": sums,
             }
         )
-    _keep(conn, kept)
+    keep(conn, indicator_rollups, kept)
     return totals
 
 
@@ -183,16 +229,16 @@ def _sum_teams(
     return read, found
 
 
-def _add(totals: list[int], sums: Iterable[int]) -> None:
+def add(totals: list[int], sums: Iterable[int]) -> None:
     for i, value in enumerate(sums):
         totals[i] += int(value)
 
 
-def _keep(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+def keep(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """Keep the new rollups, in a transaction of their own: a reader's rollup is a saving,
     never a condition of its answer, so a write that fails (a busy SQLite file) is logged."""
     try:
         with conn.engine.begin() as writer:
-            upsert(writer, indicator_rollups, rows)
+            upsert(writer, table, rows)
     except sa.exc.DBAPIError as exc:
-        logger.warning("indicator rollups not kept (%s teams): %s", len(rows), exc)
+        logger.warning("%s not kept (%s rows): %s", table.name, len(rows), exc)

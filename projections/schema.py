@@ -202,6 +202,27 @@ indicator_rollups = sa.Table(
     sa.Column("sums", sa.JSON, nullable=False),
 )
 
+# Trends' rollups: a team's stamp from a month on (its month rows of that month and later
+# changed), and a team's points of a measure by month, each with the stamp it was summed at.
+team_month_stamps = sa.Table(
+    "team_month_stamps",
+    metadata,
+    sa.Column("generation", sa.Integer, primary_key=True),
+    sa.Column("pdu", sa.String(50), primary_key=True),
+    sa.Column("team", sa.String(50), primary_key=True),
+    sa.Column("month", sa.Date, primary_key=True),
+    sa.Column("stamp", sa.BigInteger, nullable=False),
+)
+trend_rollups = sa.Table(
+    "trend_rollups",
+    metadata,
+    sa.Column("generation", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("pdu", sa.String(50), primary_key=True),
+    sa.Column("team", sa.String(50), primary_key=True),
+    sa.Column("points", sa.JSON, nullable=False),
+)
+
 # Each case's columns as at the end of every month it was open (projections/oversight_months.py):
 # a row holds from `month` (the first day of a London month) until `until` (the first day of
 # the month of the case's next row; null: still current). Trends read it month by month.

@@ -10,22 +10,29 @@ that table, counts them, so a trend and the current figure cannot drift apart.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.visitors import replacement_traverse
 
 from domain.records import Record, apply_corrections
+from projections import rollups
 from projections.base import Generation
-from projections.business_days import end_of_day
+from projections.business_days import end_of_day, local_date
 from projections.compliance import Expression, IndicatorScope, percent, rate_specs
 from projections.oversight_columns import case_columns
 from projections.oversight_facts import apply, new_facts
 from projections.oversight_rules import Thresholds
 from projections.quality_questions import standards
-from projections.schema import oversight_cases, oversight_months
+from projections.schema import (
+    oversight_cases,
+    oversight_months,
+    team_month_stamps,
+    trend_rollups,
+)
 
 MAX_MONTHS = 60
 
@@ -175,7 +182,13 @@ def query_trends(
     *,
     now: datetime,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Several measures' trends (as ``query_trend``) from one pass over each month's rows."""
+    """Several measures' trends (as ``query_trend``). A scope of whole teams reads the teams'
+    trend rollups, summing afresh only the team-months they lack; otherwise one pass over each
+    month's rows."""
+    if rollups.applies(scope):
+        found = _from_rollups(conn, generation, thresholds, scope, names, span, now=now)
+        if found is not None:
+            return found
     m = oversight_months
     scoped = [_on_months(condition) for condition in scope.conditions(generation)]
     selects = []
@@ -190,14 +203,167 @@ def query_trends(
             m.c.month <= month.first, sa.or_(m.c.until.is_(None), m.c.until > month.first)
         )
         selects.append(sa.select(*columns).where(*scoped, held))
-    found = {row[0]: row[1:] for row in conn.execute(sa.union_all(*selects))}
+    rows = conn.execute(sa.union_all(*selects))
+    return _points(names, span, {row[0]: [int(v or 0) for v in row[1:]] for row in rows})
+
+
+def _points(
+    names: list[str], span: list[Month], found: dict[int, list[int]]
+) -> dict[str, list[dict[str, Any]]]:
+    """Each measure's points from each month's sums (n0, d0, n1, d1, ... by month index)."""
     result: dict[str, list[dict[str, Any]]] = {}
     for k, name in enumerate(names):
         points = []
         for index, month in enumerate(span):
-            n, d = (int(v or 0) for v in found[index][2 * k : 2 * k + 2])
+            n, d = found[index][2 * k : 2 * k + 2]
             points.append(
                 {"month": month.label, "numerator": n, "denominator": d, "rate": percent(n, d)}
             )
         result[name] = points
     return result
+
+
+# -- trend rollups -------------------------------------------------------------------------
+# A team's point of a measure for a month is kept in ``trend_rollups`` with the team's stamp at
+# that month (the newest of its ``team_month_stamps`` up to it: the projection stamps a team
+# from the first month whose rows a batch changed) and the London day it was asked at (a month
+# over is always asked at its last moment; the month under way at each day's now). A point is
+# current while both still hold. See projections/rollups.py for the compliance rollups.
+
+_TREND_KEYS: dict[tuple[str, str], str] = {}
+_REFERENCE = datetime(2000, 1, 31, 23, tzinfo=UTC)  # any moment: the key names the SQL's shape
+
+
+def trend_key(thresholds: Thresholds, measure: str) -> str:
+    """The key of a measure's trend rollups: its SQL and the thresholds."""
+    memo = (measure, repr(thresholds))
+    found = _TREND_KEYS.get(memo)
+    if found is None:
+        numerator, denominator = month_measure(thresholds, measure, _REFERENCE, keep=False)
+        text = f"trend|{measure}|{memo[1]}|{sa.select(numerator, denominator).compile()}"
+        found = hashlib.sha256(text.encode()).hexdigest()[:32]
+        _TREND_KEYS[memo] = found
+    return found
+
+
+def _from_rollups(
+    conn: sa.Connection,
+    generation: Generation,
+    thresholds: Thresholds,
+    scope: IndicatorScope,
+    names: list[str],
+    span: list[Month],
+    *,
+    now: datetime,
+) -> dict[str, list[dict[str, Any]]] | None:
+    """The trends from the scope's teams' rollups; None when there is nothing to read them
+    by, or the live generation changed while reading (the caller then reads the rows)."""
+    ms, r = team_month_stamps, trend_rollups
+    moments = [m.last_moment if m.last_moment <= now else now for m in span]
+    days = [local_date(moment).isoformat() for moment in moments]
+    at_month = [
+        sa.func.max(ms.c.stamp).filter(ms.c.month <= month.first).label(f"s{i}")
+        for i, month in enumerate(span)
+    ]
+    stamps_query = (
+        sa.select(ms.c.generation, ms.c.pdu, ms.c.team, *at_month)
+        .where(*rollups.team_conditions(ms, generation, scope))
+        .group_by(ms.c.generation, ms.c.pdu, ms.c.team)
+    )
+    stamped = conn.execute(stamps_query).all()
+    if not stamped:
+        return None
+    read_generation = stamped[0][0]
+    keys = [trend_key(thresholds, name) for name in names]
+    kept: dict[tuple[str, str, str], dict[str, Any]] = {}
+    kept_query = sa.select(r.c.key, r.c.pdu, r.c.team, r.c.points).where(
+        *rollups.team_conditions(r, generation, scope), r.c.key.in_(keys)
+    )
+    for key, pdu, team, points in conn.execute(kept_query):
+        kept[(key, pdu, team)] = points
+    totals = {i: [0] * (2 * len(names)) for i in range(len(span))}
+    stale: dict[int, list[rollups.Team]] = {}
+    stamp_of: dict[tuple[rollups.Team, int], int] = {}
+    for _, pdu, team, *stamps in stamped:
+        for i, month in enumerate(span):
+            if stamps[i] is None:
+                continue  # no row of the team's held by then
+            stamp_of[((pdu, team), i)] = stamps[i]
+            label, want = month.first.isoformat(), [stamps[i], days[i]]
+            found = [kept.get((key, pdu, team), {}).get(label) or [] for key in keys]
+            if all(point[:2] == want for point in found):
+                rollups.add(totals[i], [v for point in found for v in point[2:]])
+            else:
+                stale.setdefault(i, []).append((pdu, team))
+    if stale:
+        fresh = _sum_team_months(
+            conn, generation, thresholds, scope, names, span, stale, moments, every=len(stamped)
+        )
+        if fresh is None or fresh[0] not in (None, read_generation):
+            return None
+        changed: set[tuple[str, str, str]] = set()
+        for i, teams in stale.items():
+            label = span[i].first.isoformat()
+            for pdu, team in teams:
+                sums = fresh[1].get((i, pdu, team), [0] * (2 * len(names)))
+                rollups.add(totals[i], sums)
+                for k, key in enumerate(keys):
+                    point = [stamp_of[((pdu, team), i)], days[i], *sums[2 * k : 2 * k + 2]]
+                    kept.setdefault((key, pdu, team), {})[label] = point
+                    changed.add((key, pdu, team))
+        rows = [
+            {"generation": read_generation, "key": key, "pdu": pdu, "team": team}
+            | {"points": kept[(key, pdu, team)]}
+            for key, pdu, team in sorted(changed)
+        ]
+        rollups.keep(conn, trend_rollups, rows)
+    return _points(names, span, totals)
+
+
+def _sum_team_months(
+    conn: sa.Connection,
+    generation: Generation,
+    thresholds: Thresholds,
+    scope: IndicatorScope,
+    names: list[str],
+    span: list[Month],
+    stale: dict[int, list[rollups.Team]],
+    moments: list[datetime],
+    *,
+    every: int,
+) -> tuple[int | None, dict[tuple[int, str, str], list[int]]] | None:
+    """The sums (n0, d0, n1, d1, ...) of each stale team-month, by (month index, pdu, team),
+    from the rows held at the month's end, and the generation they were read from (None if
+    a rebuild's swap came between two of them). ``every``: how many teams the scope has."""
+    m = oversight_months
+    selects = []
+    for i, teams in sorted(stale.items()):
+        month, moment = span[i], moments[i]
+        columns: list[Any] = [m.c.generation, sa.literal(i).label("i"), m.c.pdu, m.c.team]
+        for k, name in enumerate(names):
+            numerator, denominator = month_measure(
+                thresholds, name, moment, keep=moment == month.last_moment
+            )
+            columns += [numerator.label(f"n{k}"), denominator.label(f"d{k}")]
+        held = sa.and_(
+            m.c.month <= month.first, sa.or_(m.c.until.is_(None), m.c.until > month.first)
+        )
+        query = (
+            sa.select(*columns)
+            .where(*rollups.team_conditions(m, generation, scope), held)
+            .group_by(m.c.generation, m.c.pdu, m.c.team)
+        )
+        if len(teams) == every:
+            selects.append(query)
+            continue
+        for start in range(0, len(teams), rollups.CHUNK):
+            chunk = teams[start : start + rollups.CHUNK]
+            selects.append(query.where(sa.tuple_(m.c.pdu, m.c.team).in_(chunk)))
+    found: dict[tuple[int, str, str], list[int]] = {}
+    generations = set()
+    for row in conn.execute(sa.union_all(*selects)):
+        generations.add(row[0])
+        found[(row[1], row[2], row[3])] = [int(v or 0) for v in row[4:]]
+    if len(generations) > 1:
+        return None
+    return (generations.pop() if generations else None), found

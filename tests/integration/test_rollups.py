@@ -25,7 +25,8 @@ from demo.pdu import DemoOptions, generate
 from projections.business_days import LONDON
 from projections.compliance import IndicatorScope, query_compliance
 from projections.quality import query_quality
-from projections.schema import indicator_rollups, team_stamps
+from projections.schema import indicator_rollups, team_stamps, trend_rollups
+from projections.trends import Month, measures, months, query_trends
 from tests.integration.oversight_story import BACKENDS, DEFAULTS, backend_container, live
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)  # the demo's "now": a Friday
@@ -167,16 +168,89 @@ def test_a_current_rollup_is_what_is_read(store: tuple[Any, dict[str, UUID]]) ->
     assert figures(container, now) == truth
 
 
-def _case_in(container: Any, case_ids: dict[str, UUID], team: str) -> UUID:
-    """An open case of ``team`` that is not yet inducted (any open case if none)."""
+def _case_in(
+    container: Any,
+    case_ids: dict[str, UUID],
+    team: str,
+    *,
+    opened_before: datetime = NOW,
+) -> UUID:
+    """An open case of ``team`` opened before a time, not yet inducted if any is."""
     found = None
     for case_id in case_ids.values():
         case = container.app.repository.get(case_id)
         state = case.state
-        if state.team != team or state.status != "active":
+        if state.team != team or state.status != "active" or state.opened_at >= opened_before:
             continue
         if state.inducted_at is None:
             return case_id
         found = found or case_id
     assert found is not None, team
     return found
+
+
+def trends(container: Any, now: datetime, **scope: Any) -> dict[str, list[tuple[int, int]]]:
+    """Every measure's trend over the demo's twelve months to ``now``."""
+    this = Month(now.astimezone(LONDON).date().replace(day=1))
+    span = months(this.back(11), this)
+    names = sorted(measures(DEFAULTS, now))
+    generation = live(container)
+    with container.engine.connect() as conn:
+        found = query_trends(
+            conn, generation, DEFAULTS, IndicatorScope(**scope), names, span, now=now
+        )
+    return {
+        name: [(p["numerator"], p["denominator"]) for p in points] for name, points in found.items()
+    }
+
+
+def check_trends(container: Any, now: datetime) -> dict[str, list[tuple[int, int]]]:
+    whole: dict[str, list[tuple[int, int]]] = {}
+    for scope in scopes():
+        from_rollups = trends(container, now, **scope)
+        assert from_rollups == trends(container, now, **scope, opened_from=EVERY_CASE), scope
+        if not scope:
+            whole = from_rollups
+    return whole
+
+
+def test_trend_rollups_answer_as_the_rows_do_and_follow_a_backdated_record(
+    store: tuple[Any, dict[str, UUID]],
+) -> None:
+    container, case_ids = store
+    now = instants()[8]
+    before = check_trends(container, now)
+    assert check_trends(container, now) == before  # read again: from the rollups kept
+    with container.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(trend_rollups)).one()[0] > 0
+
+    # A transfer this month: the month under way moves in both teams.
+    actor = Actor("spo-rollups", frozenset({PRACTITIONER, SPO}), frozenset(TEAMS))
+    case_id = _case_in(container, case_ids, TEAMS[2])
+    container.app.execute(
+        c.TransferCase(
+            case_id=case_id, occurred_at=NOW + timedelta(hours=2), team=TEAMS[1], pdu="SHF"
+        ),
+        actor,
+    )
+    container.projections.catch_up()
+    check_trends(container, now)
+
+    # A transfer recorded now that occurred four months ago moves the case's months since.
+    team_before = trends(container, now, team=TEAMS[3])
+    case_id = _case_in(container, case_ids, TEAMS[3], opened_before=NOW - timedelta(days=150))
+    at = NOW - timedelta(days=120)
+    container.app.execute(
+        c.TransferCase(case_id=case_id, occurred_at=at, team=TEAMS[0], pdu="SHF"), actor
+    )
+    container.projections.catch_up()
+
+    check_trends(container, now)
+    team_after = trends(container, now, team=TEAMS[3])
+    moved = [
+        (name, i)
+        for name, points in team_after.items()
+        for i, point in enumerate(points[:-1])  # a month already over
+        if point != team_before[name][i]
+    ]
+    assert len({i for _, i in moved}) >= 3, moved  # every month since the transfer
