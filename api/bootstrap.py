@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ from projections.case_list import count_caseload
 from projections.coordination import Waker
 from projections.database import make_engine
 from projections.domain_events import DomainEventFeed
+from projections.oversight_history import HistoryCache
 from projections.relay import RelaySettings, WebhookRelay
 from projections.system import ProjectionSystem
 from projections.webhooks import SecretBox, Subscriptions
@@ -36,6 +37,7 @@ class Container:
     rate_limit: CommandRateLimit | None = None
     feed: DomainEventFeed | None = None  # the domain-event feed (GET /domain-events)
     subscriptions: Subscriptions | None = None  # webhook subscriptions
+    histories: HistoryCache = field(default_factory=HistoryCache)  # GET .../oversight-history
 
     def close(self) -> None:
         self.projections.stop()

@@ -29,6 +29,10 @@ class Projection(ABC):
 
     name: ClassVar[str]
     tables: ClassVar[tuple[sa.Table, ...]]
+    # Tables derived from ``tables`` to answer reads faster (rollups and their stamps): kept
+    # per generation and cleared with it, but not the read model itself: their rows depend on
+    # how events were batched and on what was read, where a read model's never do.
+    caches: ClassVar[tuple[sa.Table, ...]] = ()
     handles: ClassVar[tuple[type, ...]] = ()  # event classes; empty = every event
 
     @classmethod
@@ -47,7 +51,7 @@ class Projection(ABC):
 
     def clear(self, conn: sa.Connection, generation: int) -> None:
         """Delete this projection's rows of ``generation``."""
-        for table in self.tables:
+        for table in (*self.tables, *self.caches):
             conn.execute(sa.delete(table).where(table.c.generation == generation))
 
 

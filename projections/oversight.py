@@ -42,16 +42,8 @@ from projections.schema import (
 
 class OversightProjection(RowProjection):
     name = "oversight"
-    tables = (
-        oversight_cases,
-        oversight_facts,
-        oversight_items,
-        oversight_months,
-        team_stamps,
-        indicator_rollups,
-        team_month_stamps,
-        trend_rollups,
-    )
+    tables = (oversight_cases, oversight_facts, oversight_items, oversight_months)
+    caches = (team_stamps, team_month_stamps, indicator_rollups, trend_rollups)  # rollups
     table = oversight_cases
     key_column = "case_id"
     handles = ()  # every case event moves the case's version

@@ -10,8 +10,10 @@ Deadlines are worked out with the thresholds in force now.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -89,6 +91,21 @@ def oversight_history(
     closing event occurred (as corrected since, if it was), or to ``now`` while it is open
     (0 if it closed in time).
     """
+    return overdue_at(episodes_of(records, thresholds), now)
+
+
+def overdue_at(episodes: list[OversightEpisode], now: datetime) -> list[OversightEpisode]:
+    """Copies of the episodes with ``overdue_days`` worked out at ``now``."""
+    found = []
+    for episode in episodes:
+        end = now if episode.closed_at is None else episode.closed_at
+        found.append(replace(episode, overdue_days=_days(end - episode.due_at)))
+    return found
+
+
+def episodes_of(records: list[Record], thresholds: Thresholds) -> list[OversightEpisode]:
+    """The case's items from its records, as ``oversight_history`` but for ``overdue_days``
+    (which depends on now): a case's version always gives the same."""
     episodes: list[OversightEpisode] = []
     current: dict[str, OversightEpisode] = {}
     for record, facts in case_facts_by_version(records):
@@ -111,10 +128,32 @@ def oversight_history(
             current[rule] = episode
             episodes.append(episode)
     _as_corrected(episodes, records)
-    for episode in episodes:
-        end = now if episode.closed_at is None else episode.closed_at
-        episode.overdue_days = _days(end - episode.due_at)
     return episodes
+
+
+class HistoryCache:
+    """Recently read cases' items by (case id, version, thresholds), without ``overdue_days``:
+    a reviewer reading a long case again pays for its new events' version only. Items hold
+    no personal data (rules, versions and times), so an erasure leaves them as they are."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._found: OrderedDict[tuple[UUID, int, str], list[OversightEpisode]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[UUID, int, str]) -> list[OversightEpisode] | None:
+        with self._lock:
+            found = self._found.get(key)
+            if found is not None:
+                self._found.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[UUID, int, str], episodes: list[OversightEpisode]) -> None:
+        with self._lock:
+            self._found[key] = episodes
+            self._found.move_to_end(key)
+            while len(self._found) > self.size:
+                self._found.popitem(last=False)
 
 
 def _as_corrected(episodes: list[OversightEpisode], records: list[Record]) -> None:

@@ -18,7 +18,7 @@ from api.routes.read_models import RESPONSES, MinPosition, read_your_writes
 from application.access import indicator_scope
 from projections.business_days import local_date
 from projections.compliance import IndicatorScope
-from projections.oversight_history import oversight_history
+from projections.oversight_history import episodes_of, overdue_at
 from projections.trends import MAX_MONTHS, Month, measures, months, query_trend
 
 router = APIRouter(tags=["time"])
@@ -35,16 +35,22 @@ def get_oversight_history(
     reading: ReadingDep,
 ) -> Any:
     """Every oversight item the case ever had: when it opened, when and by what it closed."""
-    current, entries = service.case_entries(case_id, actor, reading=reading)
-    now = service.clock()
-    records = [record for record, _ in entries]
-    episodes = oversight_history(records, container.settings.oversight, now=now)
+    crn, version = service.read_case(
+        case_id, actor, lambda case: (case.state.crn, case.version), reading=reading
+    )
+    now, thresholds = service.clock(), container.settings.oversight
+    key = (case_id, version, repr(thresholds))
+    episodes = container.histories.get(key)
+    if episodes is None:  # the case's records up to the version just read, checked
+        records = service.records_of([case_id]).get(case_id, [])
+        episodes = episodes_of([r for r in records if r["version"] <= version], thresholds)
+        container.histories.put(key, episodes)
     return {
         "case_id": case_id,
-        "crn": current.crn,
-        "version": current.version,
+        "crn": crn,
+        "version": version,
         "as_of": now,
-        "items": [episode.as_dict() for episode in episodes],
+        "items": [episode.as_dict() for episode in overdue_at(episodes, now)],
     }
 
 

@@ -104,6 +104,23 @@ def test_history_shows_a_late_backdated_induction_and_the_plan_item_still_open(
     assert float(plan["overdue_days"]) == 25.5  # still open on 2 March at noon
 
 
+def test_history_read_again_follows_the_cases_new_events(spo: httpx.Client, team: str) -> None:
+    """A history is kept per case version: reading it again after a new event gives the
+    item the event closed, not the one kept."""
+    case_id = b.open_case(spo, crn="X200009", team=team, pdu=team, offence_flags=[])
+    first = history(spo, case_id)
+    assert history(spo, case_id) == first  # read again: the same version, the same items
+    assert [(i["reason"], i["open"]) for i in first["items"]] == [("induction_overdue", True)]
+
+    inducted = b.command(spo, f"/cases/{case_id}/inductions", b.induction(occurred_at=b.at(7)))
+
+    again = history(spo, case_id)
+    assert again["version"] == inducted["version"] == first["version"] + 1
+    items = {item["reason"]: item for item in again["items"]}
+    assert items["induction_overdue"]["closed_by_version"] == inducted["version"]
+    assert items["sentence_plan_overdue"]["open"] is True
+
+
 def test_history_names_the_correction_that_moved_a_closing_event(
     spo: httpx.Client, team: str
 ) -> None:
