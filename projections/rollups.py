@@ -78,29 +78,12 @@ class TeamStamps:
         for case_id, (first, written) in months.items():
             for team in written | self.cases.get(case_id, set()):
                 firsts[team] = min(first, firsts.get(team, first))
-        m = team_month_stamps
-        upsert(
-            conn,
-            m,
-            [
-                _stamp(generation, team, stamp, month=first)
-                for team, first in sorted(firsts.items())
-            ],
-        )
-        # A newer stamp from a month on makes the team's stamps of later months redundant: a
-        # month's stamp is the newest of those from months up to it (``month_stamps``).
-        by_first: dict[date, list[Team]] = {}
-        for team, first in firsts.items():
-            by_first.setdefault(first, []).append(team)
-        for first, teams in by_first.items():
-            for start in range(0, len(teams), CHUNK):
-                conn.execute(
-                    sa.delete(m).where(
-                        m.c.generation == generation,
-                        m.c.month > first,
-                        sa.tuple_(m.c.pdu, m.c.team).in_(teams[start : start + CHUNK]),
-                    )
-                )
+        # A team's stamp at a month is the newest of its stamps from months up to it: a row per
+        # team and month some batch changed it from (at most one per month of its history).
+        months_stamped = [
+            _stamp(generation, team, stamp, month=first) for team, first in sorted(firsts.items())
+        ]
+        upsert(conn, team_month_stamps, months_stamped)
         return self.clear()
 
     def clear(self) -> None:
