@@ -34,6 +34,7 @@ from projections.schema import (
     oversight_facts,
     oversight_items,
     oversight_months,
+    scope_rollups,
     team_month_stamps,
     team_stamps,
     trend_rollups,
@@ -43,7 +44,7 @@ from projections.schema import (
 class OversightProjection(RowProjection):
     name = "oversight"
     tables = (oversight_cases, oversight_facts, oversight_items, oversight_months)
-    caches = (team_stamps, team_month_stamps, indicator_rollups, trend_rollups)  # rollups
+    caches = (team_stamps, team_month_stamps, indicator_rollups, scope_rollups, trend_rollups)
     table = oversight_cases
     key_column = "case_id"
     handles = ()  # every case event moves the case's version

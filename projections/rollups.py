@@ -35,6 +35,7 @@ from projections.oversight_rules import Thresholds
 from projections.schema import (
     indicator_rollups,
     oversight_cases,
+    scope_rollups,
     team_month_stamps,
     team_stamps,
 )
@@ -125,9 +126,52 @@ def summed(
     columns: list[Expression],
     key: str,
 ) -> list[int] | None:
+    """Each column's sum over the scope: the scope's own rollup while none of its teams has
+    changed since it was kept, else the sum of its teams' (``team_sums``), kept for the scope.
+    None when the live generation changed while reading (the caller then reads the rows)."""
+    s, sr = team_stamps, scope_rollups
+    named = _scope_name(scope)
+    newest = conn.execute(
+        sa.select(sa.func.max(s.c.stamp), sa.func.max(s.c.generation)).where(
+            *team_conditions(s, generation, scope)
+        )
+    ).one()
+    if newest[0] is None:
+        return None  # no team: the rows say so as cheaply
+    kept = conn.execute(
+        sa.select(sr.c.stamp, sr.c.sums).where(
+            sr.c.generation == newest[1], sr.c.key == key, sr.c.scope == named
+        )
+    ).one_or_none()
+    if kept is not None and kept[0] == newest[0] and len(kept[1]) == len(columns):
+        return [int(v) for v in kept[1]]
+    totals = team_sums(conn, generation, scope, columns, key)
+    if totals is not None:
+        row = {"generation": newest[1], "key": key, "scope": named, "stamp": newest[0]}
+        keep(conn, sr, [{**row, "sums": totals}])
+    return totals
+
+
+def _scope_name(scope: IndicatorScope) -> str:
+    """A scope's name in ``scope_rollups``: a digest of its teams' conditions."""
+    reach = (
+        None if scope.teams is None else sorted(scope.teams),
+        None if scope.pdus is None else sorted(scope.pdus),
+        scope.pdu,
+        scope.team,
+    )
+    return hashlib.sha256(repr(reach).encode()).hexdigest()[:32]
+
+
+def team_sums(
+    conn: sa.Connection,
+    generation: Generation,
+    scope: IndicatorScope,
+    columns: list[Expression],
+    key: str,
+) -> list[int] | None:
     """Each column's sum over the scope, from its teams' rollups (stale ones summed afresh
-    and kept). None when the live generation changed while reading (a rebuild's swap): the
-    caller then reads the case rows."""
+    and kept). None when the live generation changed while reading (a rebuild's swap)."""
     s, r = team_stamps, indicator_rollups
     same_team = sa.and_(
         r.c.generation == s.c.generation, r.c.key == key, r.c.pdu == s.c.pdu, r.c.team == s.c.team

@@ -202,6 +202,18 @@ indicator_rollups = sa.Table(
     sa.Column("sums", sa.JSON, nullable=False),
 )
 
+# A scope's sums (the store's, a PDU's: what dashboards ask) kept with the newest stamp of its
+# teams: current while no team of it has changed since (stamps only grow).
+scope_rollups = sa.Table(
+    "scope_rollups",
+    metadata,
+    sa.Column("generation", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("scope", sa.String(64), primary_key=True),
+    sa.Column("stamp", sa.BigInteger, nullable=False),
+    sa.Column("sums", sa.JSON, nullable=False),
+)
+
 # Trends' rollups: a team's stamp from a month on (its month rows of that month and later
 # changed), and a team's points of a measure by month, each with the stamp it was summed at.
 team_month_stamps = sa.Table(

@@ -1,6 +1,6 @@
 """Rollups: per-team sums of the compliance and quality figures, and of their trends
 
-team_stamps and indicator_rollups keep the current figures; team_month_stamps and
+team_stamps, indicator_rollups and scope_rollups keep the current figures; team_month_stamps and
 trend_rollups the trends' points. Every team with case rows gets stamps of 0 (from its first
 month for trends), so that a store upgraded with its read models in place has its rollups
 summed on first read (projections/rollups.py, projections/trends.py).
@@ -37,6 +37,14 @@ def upgrade() -> None:
         sa.Column("sums", sa.JSON, nullable=False),
     )
     op.create_table(
+        "scope_rollups",
+        sa.Column("generation", sa.Integer, primary_key=True),
+        sa.Column("key", sa.String(64), primary_key=True),
+        sa.Column("scope", sa.String(64), primary_key=True),
+        sa.Column("stamp", sa.BigInteger, nullable=False),
+        sa.Column("sums", sa.JSON, nullable=False),
+    )
+    op.create_table(
         "team_month_stamps",
         sa.Column("generation", sa.Integer, primary_key=True),
         sa.Column("pdu", sa.String(50), primary_key=True),
@@ -66,5 +74,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("trend_rollups")
     op.drop_table("team_month_stamps")
+    op.drop_table("scope_rollups")
     op.drop_table("indicator_rollups")
     op.drop_table("team_stamps")

@@ -25,7 +25,7 @@ from demo.pdu import DemoOptions, generate
 from projections.business_days import LONDON
 from projections.compliance import IndicatorScope, query_compliance
 from projections.quality import query_quality
-from projections.schema import indicator_rollups, team_stamps, trend_rollups
+from projections.schema import indicator_rollups, scope_rollups, team_stamps, trend_rollups
 from projections.trends import Month, measures, months, query_trends
 from tests.integration.oversight_story import BACKENDS, DEFAULTS, backend_container, live
 
@@ -138,34 +138,43 @@ def test_a_change_makes_its_teams_rollups_stale(store: tuple[Any, dict[str, UUID
 
 
 def test_a_current_rollup_is_what_is_read(store: tuple[Any, dict[str, UUID]]) -> None:
-    """The store's figure is its teams' rollups: a kept sum changed by hand shows through
-    while its stamp is current, and is summed afresh once the team's stamp moves."""
+    """The store's figure is its own rollup while no team has changed, else its teams'
+    rollups: a kept sum changed by hand shows through while its stamp is current, and is
+    summed afresh once a team's stamp moves."""
     container, _ = store
     now = instants()[6]
     truth = check_every_scope(container, now)
-    r, s = indicator_rollups, team_stamps
-    with container.engine.begin() as conn:
-        kept = conn.execute(
-            sa.select(r.c.key, r.c.sums).where(
-                r.c.team == TEAMS[0],
-                r.c.stamp
-                == sa.select(s.c.stamp)
-                .where(s.c.team == TEAMS[0], s.c.generation == r.c.generation)
-                .scalar_subquery(),
-            )
-        ).all()
-        assert kept
-        for key, sums in kept:
-            bumped = [value + 1000 for value in sums]
-            conn.execute(
-                sa.update(r).where(r.c.key == key, r.c.team == TEAMS[0]).values(sums=bumped)
-            )
-    tampered = figures(container, now)
-    assert tampered["attendance"] == (truth["attendance"][0] + 1000, truth["attendance"][1] + 1000)
+    r, s, sr = indicator_rollups, team_stamps, scope_rollups
 
-    with container.engine.begin() as conn:
-        conn.execute(sa.update(s).where(s.c.team == TEAMS[0]).values(stamp=s.c.stamp + 1))
+    def bump(table: sa.Table, *where: Any) -> None:
+        """Add 1000 to every sum of the rollups ``where`` selects."""
+        keys = list(table.primary_key.columns)
+        with container.engine.begin() as conn:
+            for row in conn.execute(sa.select(table).where(*where)).mappings().all():
+                same = [column == row[column.name] for column in keys]
+                changed = [value + 1000 for value in row["sums"]]
+                conn.execute(sa.update(table).where(*same).values(sums=changed))
+
+    def restamp(team: str) -> None:
+        with container.engine.begin() as conn:
+            newest = conn.execute(sa.select(sa.func.max(s.c.stamp))).scalar_one()
+            conn.execute(sa.update(s).where(s.c.team == team).values(stamp=newest + 1))
+
+    attendance = truth["attendance"]
+    plus = (attendance[0] + 1000, attendance[1] + 1000)
+    bump(sr)  # every scope's own rollup
+    assert figures(container, now)["attendance"] == plus
+    assert figures(container, now, team=TEAMS[0])["attendance"] != attendance
+
+    bump(r, r.c.team == TEAMS[0])  # a team's rollup; another team changes: its scopes are stale
+    restamp(TEAMS[1])
+    assert figures(container, now)["attendance"] == plus  # TEAMS[0]'s kept sum, TEAMS[1] afresh
+
+    restamp(TEAMS[0])
     assert figures(container, now) == truth
+    for team in TEAMS:
+        restamp(team)
+    check_every_scope(container, now)
 
 
 def _case_in(
