@@ -7,9 +7,18 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
-from api.case_view import CaseStateView
+from api.case_view import CaseStateView, Withheld
 from api.case_view import CaseView as CaseView  # re-exported: the routes name s.CaseView
 from domain.vocabulary import (
     Agency,
@@ -247,6 +256,18 @@ class StaffBody(Body):
     sex: Sex = Sex.NOT_STATED
 
 
+class StaffCorrectionBody(Body):
+    ethnic_group: EthnicGroup | None = Field(default=None, description="the corrected code")
+    sex: Sex | None = Field(default=None, description="the corrected code")
+    reason: Annotated[StrictStr, Field(min_length=1, max_length=500)]
+
+    @model_validator(mode="after")
+    def _corrects_a_code(self) -> StaffCorrectionBody:
+        if self.ethnic_group is None and self.sex is None:
+            raise ValueError("a correction gives ethnic_group, sex or both")
+        return self
+
+
 class TrainingBody(Body):
     module: Code
     completed_on: date
@@ -283,9 +304,12 @@ class StaffView(BaseModel):
     pdu: str
     capacity: int
     training: list[str] = Field(description="the modules current today")
-    ethnic_group: EthnicGroup
-    sex: Sex
+    ethnic_group: EthnicGroup | Withheld = Field(description="`[erased]` after erasure")
+    sex: Sex | Withheld = Field(description="`[erased]` after erasure")
     training_records: list[TrainingRecordView] = []
+    erased_at: datetime | None = Field(
+        default=None, description="when the staff member's personal data was erased"
+    )
     version: int
 
 

@@ -78,20 +78,38 @@ class RegisterStaff(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CompleteTraining(Command):
-    """Record a training module a member of staff completed."""
+class StaffCommand(Command):
+    """A command on a registered member of staff, named by their staff id."""
 
     staff_id: str
+
+    def arguments(self) -> dict[str, Any]:
+        return {k: v for k, v in super().arguments().items() if k != "staff_id"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompleteTraining(StaffCommand):
+    """Record a training module a member of staff completed."""
+
     module: str
     completed_on: date
     expires_on: date | None = None
 
-    def arguments(self) -> dict[str, Any]:
-        return {
-            "module": self.module,
-            "completed_on": self.completed_on,
-            "expires_on": self.expires_on,
-        }
+
+@dataclass(frozen=True, kw_only=True)
+class CorrectStaff(StaffCommand):
+    """Correct a member of staff's coded characteristics (None: unchanged)."""
+
+    ethnic_group: EthnicGroup | None = None
+    sex: Sex | None = None
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class EraseStaff(StaffCommand):
+    """Erase a member of staff's personal data (their codes): destroy their data key."""
+
+    reason: str
 
 
 @dataclass(frozen=True, kw_only=True)

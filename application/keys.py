@@ -6,7 +6,9 @@ the fingerprint of the master that wrapped it:
 - the **payload key** (``store_keys``, one row): encrypts every stored payload at rest;
 - a **case key** per case (``data_keys``, with the person's CRN): seals the personal fields.
   Erasing a person destroys the wrapped keys of all their cases, and with them every sealed
-  field (crypto-shredding).
+  field (crypto-shredding);
+- a **staff key** per member of staff (``data_keys``, with their staff id and no CRN): seals
+  their coded characteristics; erasing the staff member destroys it.
 
 Rotating the master re-wraps these keys (``application/rotation.py``); no event changes.
 Unwrapped case keys are cached per process for as long as no key is destroyed anywhere
@@ -19,7 +21,7 @@ import base64
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -50,7 +52,7 @@ class KeyUnavailableError(RuntimeError):
 @dataclass(frozen=True)
 class DataKey:
     aggregate_id: UUID
-    key: bytes | None  # None: destroyed (the person's data was erased)
+    key: bytes | None  # None: destroyed (the person's or staff member's data was erased)
 
     @property
     def destroyed(self) -> bool:
@@ -83,10 +85,10 @@ class KeyStore:
     def close(self) -> None:
         self.watch.close()
 
-    # -- case keys -------------------------------------------------------------------------
+    # -- case and staff keys ---------------------------------------------------------------
 
     def get(self, aggregate_id: UUID) -> DataKey | None:
-        """The case's key (destroyed or not), or None if it has none."""
+        """The case's or staff member's key (destroyed or not), or None if it has none."""
         generation = self.watch.generation()
         if generation is not None:
             cached: DataKey | None = self.cache.get(aggregate_id, generation)
@@ -110,8 +112,11 @@ class KeyStore:
             self.cache.put(aggregate_id, data_key, generation)
         return data_key
 
-    def create(self, aggregate_id: UUID, crn: str) -> DataKey:
-        """A new key for a new case (committed before the case's first event is saved)."""
+    def create(
+        self, aggregate_id: UUID, crn: str | None = None, *, staff_id: str | None = None
+    ) -> DataKey:
+        """A new key for a new case (with its CRN) or member of staff (with their staff id),
+        committed before the aggregate's first event is saved."""
         existing = self.get(aggregate_id)
         if existing is not None:
             return existing
@@ -122,12 +127,13 @@ class KeyStore:
             c.execute(
                 self.sql(
                     f"INSERT INTO {DATA_KEYS_TABLE} "
-                    "(aggregate_id, crn, wrapped, wrapped_by, created_at)"
-                    " VALUES (%s, %s, %s, %s, %s)"
+                    "(aggregate_id, crn, staff_id, wrapped, wrapped_by, created_at)"
+                    " VALUES (%s, %s, %s, %s, %s, %s)"
                 ),
                 (
                     self.db_id(aggregate_id),
                     crn,
+                    staff_id,
                     current.wrap(key, aggregate_id.bytes),
                     current.fingerprint,
                     datetime.now(UTC),
@@ -167,15 +173,23 @@ class KeyStore:
     def destroy(self, crn: str, reason: str) -> list[UUID]:
         """Destroy the keys of every case of ``crn``; the case ids they belonged to. Every
         process stops using its copies at once (see ``application/key_watch.py``)."""
+        return self._destroy("crn", crn, reason)
+
+    def destroy_staff(self, staff_id: str, reason: str) -> list[UUID]:
+        """Destroy a member of staff's key, as ``destroy`` does a person's; the aggregate id
+        it belonged to, or none for a staff member registered before staff keys existed."""
+        return self._destroy("staff_id", staff_id, reason)
+
+    def _destroy(self, column: Literal["crn", "staff_id"], value: str, reason: str) -> list[UUID]:
         # Write first: SQLite then takes the write lock at once (waiting for it if need be),
         # where a read followed by a write fails at once while another writer is busy.
         with self.datastore.transaction(commit=True) as c:
             c.execute(
                 self.sql(
                     f"UPDATE {DATA_KEYS_TABLE} SET wrapped = NULL, wrapped_by = NULL, "
-                    "destroyed_at = %s, reason = %s WHERE crn = %s"
+                    f"destroyed_at = %s, reason = %s WHERE {column} = %s"
                 ),
-                (datetime.now(UTC), reason, crn),
+                (datetime.now(UTC), reason, value),
             )
             c.execute(f"UPDATE {GENERATION_TABLE} SET generation = generation + 1 WHERE id = 1")
             c.execute(f"SELECT generation FROM {GENERATION_TABLE} WHERE id = 1")
@@ -183,13 +197,14 @@ class KeyStore:
             if self.postgres:
                 c.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(generation)))
             c.execute(
-                self.sql(f"SELECT aggregate_id FROM {DATA_KEYS_TABLE} WHERE crn = %s"), (crn,)
+                self.sql(f"SELECT aggregate_id FROM {DATA_KEYS_TABLE} WHERE {column} = %s"),
+                (value,),
             )
             ids = [r["aggregate_id"] for r in c.fetchall()]
-        case_ids = [i if isinstance(i, UUID) else UUID(str(i)) for i in ids]
-        self.cache.drop(case_ids)
+        aggregate_ids = [i if isinstance(i, UUID) else UUID(str(i)) for i in ids]
+        self.cache.drop(aggregate_ids)
         self.watch.heard(generation)
-        return case_ids
+        return aggregate_ids
 
     # -- the payload key -------------------------------------------------------------------
 

@@ -33,8 +33,9 @@ class Rotation:
 def rotate(
     keys: KeyStore, *, batch: int = 500, progress: Callable[[int], None] | None = None
 ) -> Rotation:
-    """Re-wrap the payload key and every live case key by the current master; ``progress``
-    is told how many are done after each batch's commit."""
+    """Re-wrap the payload key and every live data key (a case's or a staff member's: either
+    is wrapped in the context of its aggregate id) by the current master; ``progress`` is
+    told how many are done after each batch's commit."""
     keys.payload_key()  # a store from before the envelope layout adopts it first
     result = Rotation()
     fingerprint = keys.masters.current.fingerprint

@@ -66,13 +66,15 @@ data_keys = sa.Table(
     "data_keys",
     metadata,
     sa.Column("aggregate_id", sa.Uuid, primary_key=True),
-    sa.Column("crn", sa.String(7), nullable=False),
+    sa.Column("crn", sa.String(7), nullable=True),  # a case's key: the person's CRN
     sa.Column("wrapped", sa.LargeBinary, nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("destroyed_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("reason", sa.String(500), nullable=True),
     sa.Column("wrapped_by", sa.String(16), nullable=True),  # the master's fingerprint
+    sa.Column("staff_id", sa.String(100), nullable=True),  # a member of staff's key
     sa.Index("ix_data_keys_crn", "crn"),
+    sa.Index("ix_data_keys_staff_id", "staff_id"),
 )
 
 store_keys = sa.Table(  # the payload key, wrapped by a master

@@ -2,7 +2,9 @@
 
 A sealed field is stored as ``{"_sealed_": <base64 nonce|ciphertext>}`` (AES-GCM, bound to
 the case id and field name). Reading it needs the case's data key: after erasure it reads
-``[erased]``; a mapper built for projections never unseals and reads ``[sealed]``.
+``[erased]``; a mapper built for projections never unseals and reads ``[sealed]``, but for
+the leaves read models may open (``READ_MODEL_LEAVES``). A member of staff's coded
+characteristics are sealed the same way, under the staff member's own data key.
 """
 
 from __future__ import annotations
@@ -36,14 +38,15 @@ def _personal(event_type: str) -> frozenset[str]:
 
 
 class SealingMapper(Mapper[UUID]):
-    """The library's mapper, with personal fields sealed per case."""
+    """The library's mapper, with personal fields sealed per case (and per staff member)."""
 
     keys: KeyStore | None = None
     unseal: bool = True
 
     def for_projections(self) -> SealingMapper:
         """A mapper that leaves personal fields sealed: read models never see them, but for
-        the coded characteristics and date of birth (``READ_MODEL_LEAVES``)."""
+        a person's coded characteristics and date of birth and a staff member's codes
+        (``READ_MODEL_LEAVES``)."""
         mapper = SealingMapper(
             transcoder=self.transcoder, compressor=self.compressor, cipher=self.cipher
         )
@@ -78,11 +81,13 @@ class SealingMapper(Mapper[UUID]):
     def _seal_state(self, event: Any, event_type: str, state: dict[str, Any]) -> None:
         assert self.keys is not None
         aggregate_id: UUID = event.originator_id
-        if event_type == "Opened":
+        if event_type == "Opened":  # a new case: its key, with the person's CRN
             data_key: DataKey | None = self.keys.create(aggregate_id, event.crn)
+        elif event_type == "Registered":  # a new member of staff: their key
+            data_key = self.keys.create(aggregate_id, staff_id=event.staff_id)
         else:
             data_key = self.keys.get(aggregate_id)
-        if data_key is None:  # a case from before sealing, or a key lost: keep it readable
+        if data_key is None:  # an aggregate from before its sealing, or a key lost: readable
             return
         for name in _personal(event_type):
             state[name] = self._seal(data_key, name, state[name])

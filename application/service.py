@@ -37,6 +37,8 @@ from application.commands import (
     CaseCommand,
     Command,
     CompleteTraining,
+    CorrectStaff,
+    EraseStaff,
     OpenCase,
     RecordErasure,
     RegisterStaff,
@@ -199,12 +201,37 @@ class CaseTrail(Application[UUID]):
         staff = self.get_staff(command.staff_id)
         check_record_training(actor, staff.team)
         staff.complete_training(meta=self._meta(actor, command), **command.arguments())
-        try:
-            return self._save(staff, actor, idempotency)
-        except IntegrityError:
-            raise ConcurrencyConflictError(
-                "the staff member changed meanwhile; try again"
-            ) from None
+        return self._save_staff(staff, actor, idempotency)
+
+    def correct_staff(
+        self, command: CorrectStaff, actor: Actor, *, idempotency: IdempotencyKey | None = None
+    ) -> Written:
+        """Correct a member of staff's coded characteristics (admin)."""
+        check_admin(actor)
+        replayed = self._replay(actor, idempotency)
+        if replayed:
+            return replayed
+        staff = self.get_staff(command.staff_id)
+        staff.correct_characteristics(meta=self._meta(actor, command), **command.arguments())
+        return self._save_staff(staff, actor, idempotency)
+
+    def erase_staff(self, command: EraseStaff, actor: Actor) -> Written:
+        """Erase a member of staff's personal data: destroy their data key, so that their
+        sealed codes read [erased] on every read path, and record the erasure on them.
+
+        A staff member registered before staff keys existed has no key (their registered
+        codes are stored unsealed): the erasure is recorded all the same, and from it on
+        every read path shows their codes as erased. Erasure is final: a second is refused.
+        """
+        check_admin(actor)
+        self.get_staff(command.staff_id).check_not_erased()
+        self.keys.destroy_staff(command.staff_id, command.reason)
+        self._forget_case(Staff.id_for(command.staff_id))
+        staff = self.get_staff(command.staff_id)  # read again: its codes now read [erased]
+        staff.record_erasure(meta=self._meta(actor, command), **command.arguments())
+        written = self._save_staff(staff, actor, None)
+        logger.info("erased personal data of staff %s", command.staff_id)
+        return written
 
     def execute(
         self,
@@ -434,10 +461,12 @@ class CaseTrail(Application[UUID]):
                     c.execute(f"DELETE FROM {table} WHERE originator_id = ?", (case_id.hex,))
 
     def get_staff(self, staff_id: str) -> Staff:
-        try:
-            staff: Staff = self.repository.get(Staff.id_for(staff_id), projector_func=replay)
-        except AggregateNotFoundError:
-            raise NotFoundError(f"no staff {staff_id!r}") from None
+        """A copy of the current member of staff (from the aggregate cache when it holds
+        them), with their codes [erased] once their key is destroyed, here or elsewhere."""
+        missing = f"no staff {staff_id!r}"
+        staff = self._load(Staff.id_for(staff_id), missing, deepcopy=True)
+        if not isinstance(staff, Staff):
+            raise NotFoundError(missing)
         return staff
 
     def close(self) -> None:
@@ -465,31 +494,39 @@ class CaseTrail(Application[UUID]):
     def _load_case(self, case_id: UUID) -> Case:
         """The current case, from the aggregate cache when it holds it. The caller holds the
         case's lock: the cached case is not a copy, and a command changes it in place."""
-        try:
-            aggregate: Case | Staff = self.repository.get(
-                case_id, projector_func=replay, deepcopy_from_cache=False
-            )
-        except AggregateNotFoundError:
-            raise NotFoundError(f"no case {case_id}") from None
+        aggregate = self._load(case_id, f"no case {case_id}", deepcopy=False)
         if not isinstance(aggregate, Case):
             raise NotFoundError(f"no case {case_id}")
-        if aggregate.state.erased_at is None and self._key_destroyed(case_id):
-            # Erased — here or in another process — before the case's PersonalDataErased was
-            # applied to it: what memory holds may be the person's data in plain text. Read it
-            # from the store instead, where their sealed fields now read [erased], and keep it
-            # out of the cache until the erasure event arrives.
-            self._forget_case(case_id)
-            fresh = self.repository.get(case_id, projector_func=replay, deepcopy_from_cache=False)
-            aggregate = cast(Case, fresh)
-            self._forget_case(case_id)
         return aggregate
 
-    def _key_destroyed(self, case_id: UUID) -> bool:
-        data_key = self.keys.get(case_id)
+    def _load(self, aggregate_id: UUID, missing: str, *, deepcopy: bool) -> Case | Staff:
+        """The current case or member of staff, from the aggregate cache when it holds them
+        (a copy of the cached one with ``deepcopy``); NotFoundError(``missing``) if none."""
+        try:
+            aggregate: Case | Staff = self.repository.get(
+                aggregate_id, projector_func=replay, deepcopy_from_cache=deepcopy
+            )
+        except AggregateNotFoundError:
+            raise NotFoundError(missing) from None
+        if _erased_at(aggregate) is None and self._key_destroyed(aggregate_id):
+            # Erased — here or in another process — before the PersonalDataErased was applied
+            # to it: what memory holds may be personal data in plain text. Read it from the
+            # store instead, where the sealed fields now read [erased], and keep it out of the
+            # cache until the erasure event arrives.
+            self._forget_case(aggregate_id)
+            aggregate = self.repository.get(
+                aggregate_id, projector_func=replay, deepcopy_from_cache=deepcopy
+            )
+            self._forget_case(aggregate_id)
+        return aggregate
+
+    def _key_destroyed(self, aggregate_id: UUID) -> bool:
+        data_key = self.keys.get(aggregate_id)
         return data_key is not None and data_key.destroyed
 
     def _forget_case(self, case_id: UUID) -> None:
-        """Drop the case from the aggregate cache: the next load reads it from the store."""
+        """Drop the case (or member of staff) from the aggregate cache: the next load reads
+        it from the store."""
         cache = self.repository.cache
         if cache is not None:
             with contextlib.suppress(KeyError):
@@ -507,6 +544,16 @@ class CaseTrail(Application[UUID]):
                 "this Idempotency-Key was first used with a different request"
             )
         return Written(stored.aggregate_id, stored.version, stored.position or 0, replayed=True)
+
+    def _save_staff(
+        self, staff: Staff, actor: Actor, idempotency: IdempotencyKey | None
+    ) -> Written:
+        try:
+            return self._save(staff, actor, idempotency)
+        except IntegrityError:
+            raise ConcurrencyConflictError(
+                "the staff member changed meanwhile; try again"
+            ) from None
 
     def _save(
         self, aggregate: Case | Staff, actor: Actor, idempotency: IdempotencyKey | None
@@ -538,3 +585,8 @@ class CaseTrail(Application[UUID]):
             if replayed:
                 return replayed
             raise AlreadyExistsError(exists) from None
+
+
+def _erased_at(aggregate: Case | Staff) -> datetime | None:
+    """When the aggregate applied its erasure (None: not erased, as far as it knows)."""
+    return aggregate.state.erased_at if isinstance(aggregate, Case) else aggregate.erased_at

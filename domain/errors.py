@@ -102,6 +102,11 @@ class OccurredBeforeOpeningError(DomainError):
     title = "occurred_at is before the case was opened"
 
 
+class StaffErasedError(DomainError):
+    code = "staff-erased"
+    title = "The staff member's personal data was erased"
+
+
 class InvalidValueError(DomainError):
     """A value outside its domain (the API validates first; this is the last line)."""
 

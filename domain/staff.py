@@ -1,4 +1,8 @@
-"""The Staff aggregate: a practitioner or SPO, with grade, team, capacity and training."""
+"""The Staff aggregate: a practitioner or SPO, with grade, team, capacity and training.
+
+A staff member's ``ethnic_group`` and ``sex`` are personal data: sealed under their own data
+key when stored (``domain/personal.py``), correctable, and erased by destroying that key.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from eventsourcing.domain import Aggregate
 
 from domain.case import Meta, check_not_in_future
 from domain.characteristics import NOT_STATED, code_of
-from domain.errors import InvalidValueError
+from domain.errors import InvalidValueError, StaffErasedError
+from domain.personal import ERASED
 from domain.vocabulary import EthnicGroup, Grade, Sex
 
 STAFF_NAMESPACE = uuid5(NAMESPACE_URL, "https://casetrail/staff")
@@ -74,6 +79,34 @@ class Staff(Aggregate):
                 TrainingRecord(self.module, self.completed_on, self.expires_on)
             )
 
+    class CharacteristicsCorrected(Event):
+        """Coded characteristics corrected: each code given replaces the one held (None:
+        unchanged). The codes and the reason are sealed, like the registered codes."""
+
+        ethnic_group: str | None
+        sex: str | None
+        reason: str
+
+        def apply(self, staff: Staff) -> None:
+            if self.ethnic_group is not None:
+                staff.ethnic_group = self.ethnic_group
+            if self.sex is not None:
+                staff.sex = self.sex
+
+    class PersonalDataErased(Event):
+        """The staff member's data key was destroyed: their codes now read [erased]. Not a
+        published domain event (projections/envelope.py publishes case events only)."""
+
+        reason: str
+
+        def apply(self, staff: Staff) -> None:
+            # A staff member held in memory since before the erasure, or one registered
+            # before staff keys existed (whose codes the store holds unsealed), keeps no
+            # codes past this event either.
+            staff.ethnic_group = ERASED
+            staff.sex = ERASED
+            staff.erased_at = self.occurred_at
+
     def __init__(
         self,
         *,
@@ -97,6 +130,7 @@ class Staff(Aggregate):
         self.ethnic_group = ethnic_group
         self.sex = sex
         self.training_records: list[TrainingRecord] = []
+        self.erased_at: datetime | None = None
 
     @staticmethod
     def id_for(staff_id: str) -> UUID:
@@ -157,6 +191,46 @@ class Staff(Aggregate):
             expires_on=expires_on,
         )
 
+    def correct_characteristics(
+        self, *, meta: Meta, ethnic_group: Any = None, sex: Any = None, reason: str
+    ) -> None:
+        """Correct the coded characteristics (an admin's record); at least one code."""
+        check_not_in_future(meta.occurred_at, meta.now)
+        self.check_not_erased()
+        if ethnic_group is None and sex is None:
+            raise InvalidValueError("a correction gives ethnic_group, sex or both")
+        self.trigger_event(
+            self.CharacteristicsCorrected,
+            occurred_at=meta.occurred_at,
+            actor_id=meta.actor_id,
+            command_id=meta.command_id,
+            ethnic_group=None
+            if ethnic_group is None
+            else code_of(EthnicGroup, ethnic_group, "ethnic_group"),
+            sex=None if sex is None else code_of(Sex, sex, "sex"),
+            reason=reason,
+        )
+
+    def record_erasure(self, *, meta: Meta, reason: str) -> None:
+        """Record that the staff member's personal data was erased (their key destroyed)."""
+        check_not_in_future(meta.occurred_at, meta.now)
+        self.check_not_erased()
+        self.trigger_event(
+            self.PersonalDataErased,
+            occurred_at=meta.occurred_at,
+            actor_id=meta.actor_id,
+            command_id=meta.command_id,
+            reason=reason,
+        )
+
+    def check_not_erased(self) -> None:
+        """Erasure is final: an erased staff member's codes are neither corrected nor erased
+        again."""
+        if self.erased_at is not None:
+            raise StaffErasedError(
+                f"staff {self.staff_id!r}: personal data erased at {self.erased_at.isoformat()}"
+            )
+
     def current_training(self, on: date) -> list[str]:
         """Modules current on ``on``: those given at registration, and records not expired."""
         modules = set(self.training)
@@ -182,5 +256,6 @@ class Staff(Aggregate):
             "training": list(self.training),
             "ethnic_group": self.ethnic_group,
             "sex": self.sex,
+            "erased_at": self.erased_at,
             "version": self.version,
         }

@@ -358,5 +358,7 @@ staff_profiles = sa.Table(
     sa.Column("ethnic_group", sa.String(20), nullable=False),
     sa.Column("sex", sa.String(20), nullable=False),
     sa.Column("training", sa.JSON, nullable=False),
+    # The staff member's personal data was erased: codes not_stated, left out of the figures.
+    sa.Column("erased", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_staff_profiles_team", "generation", "team"),
 )

@@ -11,7 +11,7 @@ from api.deps import ActorDep, ContainerDep
 from api.routes.read_models import RESPONSES, MinPosition, read_your_writes
 from application.access import indicator_scope
 from projections.equality import EqualityScope, composition, load_rows, query_equality
-from projections.staff_profiles import load_staff, workforce
+from projections.staff_profiles import counted, load_staff, workforce
 
 router = APIRouter(tags=["equality"])
 PROJECTION = "equality"
@@ -107,13 +107,15 @@ def get_workforce_equality(
     read_your_writes(container, PROJECTION, "staff_profiles", min_position=min_position)
     min_count = container.settings.equality_min_count
     with container.engine.connect() as conn:
-        staff = load_staff(
-            conn,
-            container.projections.live("staff_profiles"),
-            reach.teams,
-            reach.pdus,
-            pdu=pdu,
-            team=team,
+        staff = counted(
+            load_staff(
+                conn,
+                container.projections.live("staff_profiles"),
+                reach.teams,
+                reach.pdus,
+                pdu=pdu,
+                team=team,
+            )
         )
         rows = load_rows(conn, container.projections.live(PROJECTION), scope)
     caseload = composition(rows, min_count)

@@ -276,5 +276,6 @@ def test_staff_registration_answers_201_and_can_be_read_back(api: LiveServer) ->
             "ethnic_group": "not_stated",
             "sex": "not_stated",
             "training_records": [],
+            "erased_at": None,
             "version": 1,
         }

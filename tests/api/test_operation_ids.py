@@ -21,6 +21,8 @@ PINNED = {
     ("get", "/equality"): "getEquality",
     ("get", "/equality/workforce"): "getWorkforceEquality",
     ("post", "/staff/{staff_id}/training"): "recordTraining",
+    ("post", "/staff/{staff_id}/corrections"): "correctStaff",
+    ("post", "/staff/{staff_id}/erasure"): "eraseStaff",
     ("get", "/domain-events"): "listDomainEvents",
     ("get", "/subscriptions"): "listSubscriptions",
     ("post", "/subscriptions"): "createSubscription",

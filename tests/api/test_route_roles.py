@@ -156,6 +156,8 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/staff"): ADMIN_ONLY,
     ("GET", "/staff/{staff_id}"): SIGNED_IN,
     ("POST", "/staff/{staff_id}/training"): STAFF_TRAINING,
+    ("POST", "/staff/{staff_id}/corrections"): ADMIN_ONLY,
+    ("POST", "/staff/{staff_id}/erasure"): ADMIN_ONLY,
     ("POST", "/people/{crn}/erasure"): ADMIN_ONLY,
     ("GET", "/health"): OPEN,
     ("GET", "/ready"): OPEN,
@@ -284,6 +286,13 @@ class World:
         subscription_id: str = response.json()["id"]
         return subscription_id
 
+    def fresh_staff(self) -> str:
+        staff_id = self.unique("st")
+        with self.live.client("admin1", ADMIN) as admin:
+            response = admin.post("/staff", json=b.staff(staff_id))
+        assert response.status_code == 201, response.text
+        return staff_id
+
     def fresh_case(self, command: Command | None = None, *, crn: str | None = None) -> str:
         licence = command is not None and command.licence
         overrides = {"crn": crn or self.unique("F")}
@@ -370,6 +379,13 @@ def build_call(world: World, method: str, template: str, *, allowed: bool) -> Ca
             body = b.staff(world.unique("st"))
         elif template == "/staff/{staff_id}/training":
             body = b.training("hate_crime")
+        elif template == "/staff/{staff_id}/corrections":
+            body = {"sex": "female", "reason": "recorded wrongly"}
+        elif template == "/staff/{staff_id}/erasure":
+            body = {"reason": "the staff member asked for erasure"}
+            success = 200
+            if allowed:  # erase a staff member of its own, never the seed's
+                path_values["staff_id"] = world.fresh_staff()
         elif template == "/people/{crn}/erasure":
             body = {"reason": "the person asked for erasure"}
             success = 200

@@ -12,7 +12,9 @@ import pytest
 
 from api.bootstrap import Container, build
 from application.access import Actor
+from application.commands import EraseStaff
 from domain.case import Case
+from domain.errors import StaffErasedError
 from domain.personal import ERASED
 from domain.staff import Staff
 from tests.fixtures.make_golden import GOLDEN, NOW, settings
@@ -90,3 +92,23 @@ def test_a_registered_staff_member_loads(container: Container) -> None:
     assert summary["capacity"] == 30
     assert summary["version"] == 1
     assert (summary["ethnic_group"], summary["sex"]) == ("not_stated", "not_stated")
+
+
+def test_a_staff_member_from_before_staff_keys_is_erased_all_the_same(
+    container: Container,
+) -> None:
+    """po-1 was registered before staff had data keys: their codes are stored unsealed and
+    there is no key to destroy. The erasure is recorded, and every read path then shows
+    their codes as erased."""
+    app = container.app
+    assert app.keys.get(Staff.id_for("po-1")) is None
+    admin = Actor("admin-1", frozenset({"admin"}))
+
+    written = app.erase_staff(EraseStaff(staff_id="po-1", reason="left the service"), admin)
+
+    assert written.version == 2
+    staff = app.get_staff("po-1")
+    assert (staff.ethnic_group, staff.sex, staff.erased_at) == (ERASED, ERASED, NOW)
+    assert staff.name == "Sam Patel"
+    with pytest.raises(StaffErasedError):
+        app.erase_staff(EraseStaff(staff_id="po-1", reason="again"), admin)

@@ -21,12 +21,12 @@ import sqlalchemy as sa
 
 from api.bootstrap import Container, build
 from application.access import Actor
-from application.commands import OpenCase, RecordOutcome, ScheduleAppointment
+from application.commands import OpenCase, RecordOutcome, RegisterStaff, ScheduleAppointment
 from application.keys import KeyUnavailableError
 from application.rotation import rotate, status
 from application.verification import verify_store
 from domain.personal import ERASED
-from domain.vocabulary import AppointmentType, Outcome, SentenceType
+from domain.vocabulary import AppointmentType, EthnicGroup, Grade, Outcome, SentenceType, Sex
 from tests.support import make_settings
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "keys_0007" / "casetrail.db"
@@ -265,3 +265,35 @@ def test_the_first_start_finds_the_master_an_older_store_was_written_with(
     assert names(started) == {case_id: "Person X000001"}
     assert status(started.app.keys) == {"previous 1": 2}
     assert rotate(started.app.keys).rewrapped == 2
+
+
+def test_rotation_rewraps_a_staff_members_key_too(
+    sqlite_url: str, tmp_path: Path, opened: list[Container]
+) -> None:
+    old, new = new_master(), new_master()
+    first = open_with(opened, sqlite_url, tmp_path, old)
+    first.app.register_staff(
+        RegisterStaff(
+            staff_id="po9",
+            name="Pat Officer",
+            grade=Grade.PO,
+            team="T1",
+            pdu="SHF",
+            capacity=10,
+            training=[],
+            ethnic_group=EthnicGroup.BLACK,
+            sex=Sex.MALE,
+        ),
+        ADMIN,
+    )
+    first.close()
+    opened.remove(first)
+    rotating = open_with(opened, sqlite_url, tmp_path, new, old)
+    assert status(rotating.app.keys) == {"previous 1": 2}  # the payload key and po9's
+
+    assert rotate(rotating.app.keys).rewrapped == 2
+    rotating.close()
+    opened.remove(rotating)
+
+    staff = open_with(opened, sqlite_url, tmp_path, new).app.get_staff("po9")
+    assert (staff.ethnic_group, staff.sex) == ("black", "male")

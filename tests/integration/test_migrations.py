@@ -182,3 +182,28 @@ def _filler(column: sa.Column[Any]) -> Any:
     if isinstance(column.type, sa.Integer):
         return 0
     return "x"
+
+
+def test_0015_keys_staff_and_its_downgrade_drops_only_their_keys(
+    database_url: str, engine: sa.Engine
+) -> None:
+    upgrade(database_url)
+    keys = application_schema.data_keys
+    case_id, staff_key_id = uuid4(), uuid4()
+    common = {"wrapped": b"k", "wrapped_by": "f", "created_at": datetime.now(UTC)}
+    with engine.begin() as conn:
+        conn.execute(sa.insert(keys), {"aggregate_id": case_id, "crn": "X000001", **common})
+        conn.execute(sa.insert(keys), {"aggregate_id": staff_key_id, "staff_id": "po1", **common})
+
+    downgrade(database_url, "0014")
+
+    columns = {c["name"]: c for c in sa.inspect(engine).get_columns("data_keys")}
+    assert "staff_id" not in columns
+    assert columns["crn"]["nullable"] is False
+    with engine.connect() as conn:
+        left = conn.execute(sa.text("SELECT crn FROM data_keys")).scalars().all()
+    assert left == ["X000001"]
+    profiles = {c["name"] for c in sa.inspect(engine).get_columns("staff_profiles")}
+    assert "erased" not in profiles
+    upgrade(database_url)
+    assert differences(engine, METADATA) == []

@@ -16,13 +16,19 @@ import sqlalchemy as sa
 
 from api.bootstrap import Container, build
 from application.access import Actor
-from application.commands import OpenCase, RecordOutcome, ScheduleAppointment
+from application.commands import (
+    EraseStaff,
+    OpenCase,
+    RecordOutcome,
+    RegisterStaff,
+    ScheduleAppointment,
+)
 from application.integrity import CHAIN_TABLE
 from application.verification import verify_aggregate
 from domain.case import Case, Meta
 from domain.errors import DomainError
 from domain.personal import ERASED
-from domain.vocabulary import AppointmentType, Outcome, SentenceType
+from domain.vocabulary import AppointmentType, EthnicGroup, Grade, Outcome, SentenceType, Sex
 from tests.support import make_settings
 
 PO = Actor("po1", frozenset({"practitioner"}), frozenset({"T1"}))
@@ -219,6 +225,43 @@ def test_a_person_erased_elsewhere_is_not_served_from_memory_before_the_event_ar
     held = second.app.get_case(case_id, PO)
     assert held.state.erased_at is None
     assert held.state.person["name"] == ERASED
+
+
+def test_a_staff_member_erased_elsewhere_is_not_served_from_memory(
+    two: tuple[Container, Container],
+) -> None:
+    """As for a case: the staff member's key is destroyed first and the erasure recorded
+    after; a process holding them must serve neither their codes in between nor after."""
+    first, second = two
+    admin = Actor("admin1", frozenset({"admin"}))
+    first.app.register_staff(
+        RegisterStaff(
+            staff_id="po9",
+            name="Pat Officer",
+            grade=Grade.PO,
+            team="T1",
+            pdu="SHF",
+            capacity=10,
+            training=[],
+            ethnic_group=EthnicGroup.MIXED,
+            sex=Sex.FEMALE,
+        ),
+        admin,
+    )
+    assert second.app.get_staff("po9").ethnic_group == "mixed"  # cached
+    first.app.keys.destroy_staff("po9", "request")  # no PersonalDataErased yet
+    if second.app.keys.postgres:
+        generation = first.app.keys.cache.generation
+        assert generation is not None
+        assert second.app.keys.cache.wait_for(generation, timeout=5)
+    held = second.app.get_staff("po9")
+    assert (held.ethnic_group, held.sex, held.erased_at) == (ERASED, ERASED, None)
+
+    first.app.erase_staff(EraseStaff(staff_id="po9", reason="request"), admin)
+    for container in (first, second):
+        staff = container.app.get_staff("po9")
+        assert (staff.ethnic_group, staff.sex) == (ERASED, ERASED)
+        assert staff.erased_at is not None
 
 
 def test_personal_data_recorded_after_erasure_is_not_kept_in_memory_either(

@@ -13,10 +13,20 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.utils import get_topic
 
 from domain.case import METADATA_FIELDS, Case
 from domain.personal import PERSONAL_FIELDS
-from projections.envelope import EVENT_TYPES, ID_FIELDS, MAPPING, NotPublishedError, envelope
+from domain.staff import Staff
+from projections.envelope import (
+    EVENT_TYPES,
+    ID_FIELDS,
+    MAPPING,
+    NotPublishedError,
+    envelope,
+    published,
+    topics,
+)
 
 MARK = "SECRET"
 WHEN = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -112,6 +122,26 @@ def test_every_case_event_type_is_published_under_one_name() -> None:
     names = {c.__name__ for c in case_event_classes()}
     assert names == set(MAPPING)
     assert len(EVENT_TYPES) == len(MAPPING)
+
+
+def test_no_staff_event_is_published() -> None:
+    """A staff member's erasure shares its name with a case's, not its topic: the feed and
+    the webhooks select by topic, and ``published`` takes case events only."""
+    erased = Staff.PersonalDataErased(
+        originator_id=Staff.id_for("po1"),
+        originator_version=2,
+        timestamp=WHEN,
+        occurred_at=WHEN,
+        actor_id="admin1",
+        command_id=uuid4(),
+        reason="left",
+    )
+    assert not published(erased)
+    staff_topics = {
+        get_topic(c) for c in (Staff.PersonalDataErased, Staff.CharacteristicsCorrected)
+    }
+    assert not staff_topics & set(topics())
+    assert not staff_topics & set(topics(["probation-case.deleted.gdpr"]))
 
 
 def test_no_mapped_field_is_personal_or_text() -> None:

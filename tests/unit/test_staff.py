@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from domain.case import Meta
-from domain.errors import InvalidValueError, OccurredInFutureError
+from domain.errors import InvalidValueError, OccurredInFutureError, StaffErasedError
+from domain.personal import ERASED
 from domain.staff import Staff
 from domain.vocabulary import Grade
 from tests.unit.builders import T0, meta
@@ -54,6 +55,7 @@ def test_registering_staff_records_who_they_are() -> None:
         "training": ["domestic_abuse"],
         "ethnic_group": "not_stated",
         "sex": "not_stated",
+        "erased_at": None,
         "version": 1,
     }
 
@@ -83,3 +85,53 @@ def test_a_capacity_below_one_is_refused(capacity: int) -> None:
 def test_staff_registered_in_the_future_is_refused() -> None:
     with pytest.raises(OccurredInFutureError):
         register(when=meta(T0 + timedelta(minutes=6), now=T0))
+
+
+# -- corrections and erasure of the coded characteristics ----------------------------------------
+
+
+def later(minutes: int) -> Meta:
+    return meta(T0 + timedelta(minutes=minutes), actor_id="admin-1")
+
+
+def test_a_correction_replaces_the_codes_it_gives_and_keeps_the_others() -> None:
+    staff = register()
+
+    staff.correct_characteristics(meta=later(1), ethnic_group="black", reason="typo")
+    staff.correct_characteristics(meta=later(2), sex="female", reason="typo")
+
+    assert (staff.ethnic_group, staff.sex) == ("black", "female")
+    first, second = staff.collect_events()[1:]
+    assert isinstance(first, Staff.CharacteristicsCorrected)
+    assert (first.ethnic_group, first.sex, first.reason) == ("black", None, "typo")
+    assert (second.ethnic_group, second.sex) == (None, "female")
+
+
+@pytest.mark.parametrize(
+    "codes", [{}, {"ethnic_group": "purple"}, {"sex": "unknown"}], ids=["none", "bad", "bad sex"]
+)
+def test_a_correction_needs_a_known_code(codes: dict[str, str]) -> None:
+    staff = register()
+
+    with pytest.raises(InvalidValueError):
+        staff.correct_characteristics(meta=later(1), reason="typo", **codes)
+
+    assert staff.version == 1
+
+
+def test_erasure_erases_the_codes_and_is_final() -> None:
+    staff = register()
+    staff.correct_characteristics(meta=later(1), ethnic_group="asian", reason="typo")
+
+    staff.record_erasure(meta=later(2), reason="left the service")
+
+    assert (staff.ethnic_group, staff.sex) == (ERASED, ERASED)
+    assert staff.erased_at == T0 + timedelta(minutes=2)
+    assert staff.to_dict()["erased_at"] == staff.erased_at
+    assert staff.name == "Alex Officer"  # the professional identity stays
+    with pytest.raises(StaffErasedError) as again:
+        staff.record_erasure(meta=later(3), reason="again")
+    assert again.value.status == 409
+    with pytest.raises(StaffErasedError):
+        staff.correct_characteristics(meta=later(3), sex="male", reason="after erasure")
+    assert staff.version == 3
