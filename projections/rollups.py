@@ -264,6 +264,8 @@ def add(totals: list[int], sums: Iterable[int]) -> None:
 def keep(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """Keep the new rollups, in a transaction of their own: a reader's rollup is a saving,
     never a condition of its answer, so a write that fails (a busy SQLite file) is logged."""
+    keys = [column.name for column in table.primary_key.columns]
+    rows = sorted(rows, key=lambda row: [str(row[name]) for name in keys])  # one lock order
     try:
         with conn.engine.begin() as writer:
             upsert(writer, table, rows)
