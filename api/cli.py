@@ -240,23 +240,35 @@ def _verify_access_log(container: Container) -> bool:
 
 @app.command()
 def erase(
-    crn: Annotated[str, typer.Option(help="the person's CRN, e.g. X123456")],
-    reason: Annotated[str, typer.Option(help="why (recorded on each case)")],
+    reason: Annotated[str, typer.Option(help="why (recorded on each case, or the staff member)")],
+    crn: Annotated[str | None, typer.Option(help="a person's CRN, e.g. X123456")] = None,
+    staff: Annotated[str | None, typer.Option(help="a member of staff's staff id")] = None,
     by: Annotated[str, typer.Option(help="who is erasing (recorded as the actor)")] = "cli-admin",
 ) -> None:
-    """Erase a person's personal data by destroying their data keys (crypto-shredding)."""
+    """Erase a person's (--crn) or a member of staff's (--staff) personal data by destroying
+    their data keys (crypto-shredding)."""
     import re
 
     from api.bootstrap import build
     from application.access import ADMIN, Actor
+    from application.commands import EraseStaff
     from application.errors import NotFoundError
+    from domain.errors import DomainError
 
-    if not re.fullmatch(r"[A-Z][0-9]{6}", crn):
+    if (crn is None) == (staff is None):
+        raise typer.BadParameter("give one of --crn and --staff", param_hint="--crn/--staff")
+    if crn is not None and not re.fullmatch(r"[A-Z][0-9]{6}", crn):
         raise typer.BadParameter("a CRN is one capital letter and six digits", param_hint="--crn")
+    admin = Actor(by, frozenset({ADMIN}))
     container = build(Settings())
     try:
-        written = container.app.erase_person(crn, reason, Actor(by, frozenset({ADMIN})))
-    except NotFoundError as exc:
+        if staff is not None:
+            done = container.app.erase_staff(EraseStaff(staff_id=staff, reason=reason), admin)
+            typer.echo(f"erased: staff {staff} (erasure recorded as version {done.version})")
+            return
+        assert crn is not None
+        written = container.app.erase_person(crn, reason, admin)
+    except (NotFoundError, DomainError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     finally:

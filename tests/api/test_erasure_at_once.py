@@ -68,6 +68,29 @@ def test_erasure_from_the_command_line_is_seen_at_once_by_a_serving_process(
         assert "Someone Else" in po.get(f"/cases/{other}/events").text  # untouched
 
 
+def test_a_staff_member_erased_from_the_command_line(database_url: str, tmp_path: Path) -> None:
+    """`casetrail erase --staff` destroys the staff member's key and records the erasure: a
+    serving process that had read their codes shows them erased at once; a second erasure is
+    refused; --crn and --staff go one at a time."""
+    env = _env(database_url, tmp_path)
+    with serve_process(env) as (base, _), _client(base, database_url, "admin1", "admin") as admin:
+        staff = {**b.staff("po9"), "ethnic_group": "asian", "sex": "female"}
+        assert admin.post("/staff", json=staff).status_code == 201
+        assert admin.get("/staff/po9").json()["ethnic_group"] == "asian"
+
+        erase = _casetrail(env, "erase", "--staff", "po9", "--reason", "left the service")
+        assert erase.returncode == 0, erase.stderr
+        assert "erased: staff po9" in erase.stdout
+
+        shown = admin.get("/staff/po9").json()  # at once: no wait, no retry
+        assert (shown["ethnic_group"], shown["sex"]) == ("[erased]", "[erased]")
+        assert shown["erased_at"] is not None
+        again = _casetrail(env, "erase", "--staff", "po9", "--reason", "twice")
+        assert again.returncode == 2, again.stdout
+        both = _casetrail(env, "erase", "--staff", "po9", "--crn", "X123456", "--reason", "r")
+        assert both.returncode == 2  # a usage error, before anything is read
+
+
 def test_a_key_wrapped_by_a_master_this_process_lacks_is_a_503_problem(
     database_url: str, tmp_path: Path
 ) -> None:
