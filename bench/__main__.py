@@ -544,16 +544,18 @@ def report(results: dict[str, Any]) -> None:
     for backend, scales in results.get("queries", {}).items():
         for figures in scales.values():
             parts = [
-                f"{name} p95 {v['p95_ms']:.1f} ms"
+                f"{name} p95 {v['p95_ms']:.1f} ms (first {v.get('first_ms', 0):.0f} ms)"
+                if "p95_ms" in v
+                else f"{name} {v}"
                 for name, v in figures.items()
                 if isinstance(v, dict)
             ]
-            console.print(
-                f"Queries at {figures['cases']:,} cases ({backend}): "
-                + "; ".join(parts)
-                + f"; rebuild {figures['rebuild_s']:.0f} s, peak RSS "
-                f"{figures['rebuild_peak_rss_mb']:.0f} MiB"
-            )
+            if "rebuild_s" in figures:
+                parts.append(
+                    f"rebuild {figures['rebuild_s']:.0f} s, peak RSS "
+                    f"{figures['rebuild_peak_rss_mb']:.0f} MiB"
+                )
+            console.print(f"Queries at {figures['cases']:,} cases ({backend}): " + "; ".join(parts))
 
 
 def _cell(f: dict[str, float]) -> str:
@@ -673,7 +675,6 @@ def main() -> None:
         }
     if "pages" in suites:
         results["pages"] = {b: pages_suite(b) for b in backends}
-    report(results)
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     # A partial run (one suite, one backend, one scale) replaces only what it measured.
     for suite, by_backend in results.items():
@@ -686,6 +687,7 @@ def main() -> None:
     previous["machine"] = machine
     RESULTS.write_text(json.dumps(previous, indent=2))
     console.print(f"written {RESULTS}")
+    report(results)  # after writing: a report that fails loses no figure
 
 
 def _cpus() -> int:
