@@ -130,7 +130,7 @@ def summed(
     changed since it was kept, else the sum of its teams' (``team_sums``), kept for the scope.
     None when the live generation changed while reading (the caller then reads the rows)."""
     s, sr = team_stamps, scope_rollups
-    named = _scope_name(scope)
+    named = scope_name(scope)
     newest = conn.execute(
         sa.select(sa.func.max(s.c.stamp), sa.func.max(s.c.generation)).where(
             *team_conditions(s, generation, scope)
@@ -152,7 +152,7 @@ def summed(
     return totals
 
 
-def _scope_name(scope: IndicatorScope) -> str:
+def scope_name(scope: IndicatorScope) -> str:
     """A scope's name in ``scope_rollups``: a digest of its teams' conditions."""
     reach = (
         None if scope.teams is None else sorted(scope.teams),

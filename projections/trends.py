@@ -30,6 +30,7 @@ from projections.quality_questions import standards
 from projections.schema import (
     oversight_cases,
     oversight_months,
+    scope_rollups,
     team_month_stamps,
     trend_rollups,
 )
@@ -256,11 +257,59 @@ def _from_rollups(
     *,
     now: datetime,
 ) -> dict[str, list[dict[str, Any]]] | None:
-    """The trends from the scope's teams' rollups; None when there is nothing to read them
-    by, or the live generation changed while reading (the caller then reads the rows)."""
-    ms, r = team_month_stamps, trend_rollups
+    """The trends over the scope: its own kept trend (``scope_rollups``) while none of its
+    teams' month rows changed since, else from its teams' rollups (and kept). None when
+    there is nothing to read them by, or the live generation changed while reading (the
+    caller then reads the rows)."""
+    ms, sr = team_month_stamps, scope_rollups
     moments = [m.last_moment if m.last_moment <= now else now for m in span]
     days = [local_date(moment).isoformat() for moment in moments]
+    newest = conn.execute(
+        sa.select(sa.func.max(ms.c.stamp), sa.func.max(ms.c.generation)).where(
+            *rollups.team_conditions(ms, generation, scope)
+        )
+    ).one()
+    if newest[0] is None:
+        return None
+    keys = [trend_key(thresholds, name) for name in names]
+    text = repr((keys, [m.first.isoformat() for m in span], days))
+    key, named = hashlib.sha256(text.encode()).hexdigest()[:32], rollups.scope_name(scope)
+    kept = conn.execute(
+        sa.select(sr.c.stamp, sr.c.sums).where(
+            sr.c.generation == newest[1], sr.c.key == key, sr.c.scope == named
+        )
+    ).one_or_none()
+    width = 2 * len(names)
+    if kept is not None and kept[0] == newest[0] and len(kept[1]) == width * len(span):
+        sums = [int(v) for v in kept[1]]
+        return _points(
+            names, span, {i: sums[i * width : (i + 1) * width] for i in range(len(span))}
+        )
+    found = _from_team_rollups(
+        conn, generation, thresholds, scope, names, span, keys, moments, days
+    )
+    if found is None:
+        return None
+    flat = [v for i in range(len(span)) for v in found[i]]
+    row = {"generation": newest[1], "key": key, "scope": named, "stamp": newest[0]}
+    rollups.keep(conn, sr, [{**row, "sums": flat}])
+    return _points(names, span, found)
+
+
+def _from_team_rollups(
+    conn: sa.Connection,
+    generation: Generation,
+    thresholds: Thresholds,
+    scope: IndicatorScope,
+    names: list[str],
+    span: list[Month],
+    keys: list[str],
+    moments: list[datetime],
+    days: list[str],
+) -> dict[int, list[int]] | None:
+    """Each month's sums over the scope from its teams' points (stale ones summed afresh
+    from the month rows, and kept)."""
+    ms, r = team_month_stamps, trend_rollups
     at_month = [
         sa.func.max(ms.c.stamp).filter(ms.c.month <= month.first).label(f"s{i}")
         for i, month in enumerate(span)
@@ -274,7 +323,6 @@ def _from_rollups(
     if not stamped:
         return None
     read_generation = stamped[0][0]
-    keys = [trend_key(thresholds, name) for name in names]
     kept: dict[tuple[str, str, str], dict[str, Any]] = {}
     kept_query = sa.select(r.c.key, r.c.pdu, r.c.team, r.c.points).where(
         *rollups.team_conditions(r, generation, scope), r.c.key.in_(keys)
@@ -317,7 +365,7 @@ def _from_rollups(
             for key, pdu, team in sorted(changed)
         ]
         rollups.keep(conn, trend_rollups, rows)
-    return _points(names, span, totals)
+    return totals
 
 
 def _sum_team_months(
