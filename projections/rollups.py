@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -54,15 +54,12 @@ class TeamStamps:
     month rows changed (``team_month_stamps``)."""
 
     def __init__(self) -> None:
-        self.teams: set[Team] = set()
-        self.cases: dict[UUID, set[Team]] = {}
+        self.cases: dict[UUID, set[Team]] = {}  # the teams each changed case was or is in
 
     def touched(self, case_id: UUID, row: dict[str, Any] | None) -> None:
         """A case row (as loaded, or as it will be stored) of a team whose sums change."""
         if row is not None and row.get("team") is not None:
-            team = (row["pdu"], row["team"])
-            self.teams.add(team)
-            self.cases.setdefault(case_id, set()).add(team)
+            self.cases.setdefault(case_id, set()).add((row["pdu"], row["team"]))
 
     def write(
         self,
@@ -74,7 +71,8 @@ class TeamStamps:
         if not batch:
             return self.clear()
         stamp = max(position for position, _ in batch)
-        upsert(conn, team_stamps, [_stamp(generation, team, stamp) for team in sorted(self.teams)])
+        teams = sorted(set().union(*self.cases.values()))
+        upsert(conn, team_stamps, [_stamp(generation, team, stamp) for team in teams])
         firsts: dict[Team, date] = {}
         for case_id, (first, written) in months.items():
             for team in written | self.cases.get(case_id, set()):
@@ -88,7 +86,6 @@ class TeamStamps:
         return self.clear()
 
     def clear(self) -> None:
-        self.teams = set()
         self.cases = {}
 
 
@@ -129,25 +126,48 @@ def summed(
     """Each column's sum over the scope: the scope's own rollup while none of its teams has
     changed since it was kept, else the sum of its teams' (``team_sums``), kept for the scope.
     None when the live generation changed while reading (the caller then reads the rows)."""
-    s, sr = team_stamps, scope_rollups
-    named = scope_name(scope)
-    newest = conn.execute(
-        sa.select(sa.func.max(s.c.stamp), sa.func.max(s.c.generation)).where(
-            *team_conditions(s, generation, scope)
+    return for_scope(
+        conn,
+        team_stamps,
+        generation,
+        scope,
+        key,
+        len(columns),
+        lambda: team_sums(conn, generation, scope, columns, key),
+    )
+
+
+def for_scope(
+    conn: sa.Connection,
+    stamps: sa.Table,
+    generation: Generation,
+    scope: IndicatorScope,
+    key: str,
+    width: int,
+    summing: Callable[[], list[int] | None],
+) -> list[int] | None:
+    """The scope's ``width`` sums kept under ``key`` in ``scope_rollups``, while the newest of
+    its teams' ``stamps`` is the one they were kept at (stamps only grow); else ``summing()``,
+    kept at that stamp. None when the scope has no team or ``summing`` gives None."""
+    sr = scope_rollups
+    newest, read_generation = conn.execute(
+        sa.select(sa.func.max(stamps.c.stamp), sa.func.max(stamps.c.generation)).where(
+            *team_conditions(stamps, generation, scope)
         )
     ).one()
-    if newest[0] is None:
+    if newest is None:
         return None  # no team: the rows say so as cheaply
+    named = scope_name(scope)
     kept = conn.execute(
         sa.select(sr.c.stamp, sr.c.sums).where(
-            sr.c.generation == newest[1], sr.c.key == key, sr.c.scope == named
+            sr.c.generation == read_generation, sr.c.key == key, sr.c.scope == named
         )
     ).one_or_none()
-    if kept is not None and kept[0] == newest[0] and len(kept[1]) == len(columns):
+    if kept is not None and kept[0] == newest and len(kept[1]) == width:
         return [int(v) for v in kept[1]]
-    totals = team_sums(conn, generation, scope, columns, key)
+    totals = summing()
     if totals is not None:
-        row = {"generation": newest[1], "key": key, "scope": named, "stamp": newest[0]}
+        row = {"generation": read_generation, "key": key, "scope": named, "stamp": newest}
         keep(conn, sr, [{**row, "sums": totals}])
     return totals
 

@@ -30,7 +30,6 @@ from projections.quality_questions import standards
 from projections.schema import (
     oversight_cases,
     oversight_months,
-    scope_rollups,
     team_month_stamps,
     trend_rollups,
 )
@@ -261,39 +260,25 @@ def _from_rollups(
     teams' month rows changed since, else from its teams' rollups (and kept). None when
     there is nothing to read them by, or the live generation changed while reading (the
     caller then reads the rows)."""
-    ms, sr = team_month_stamps, scope_rollups
     moments = [m.last_moment if m.last_moment <= now else now for m in span]
     days = [local_date(moment).isoformat() for moment in moments]
-    newest = conn.execute(
-        sa.select(sa.func.max(ms.c.stamp), sa.func.max(ms.c.generation)).where(
-            *rollups.team_conditions(ms, generation, scope)
-        )
-    ).one()
-    if newest[0] is None:
-        return None
     keys = [trend_key(thresholds, name) for name in names]
     text = repr((keys, [m.first.isoformat() for m in span], days))
-    key, named = hashlib.sha256(text.encode()).hexdigest()[:32], rollups.scope_name(scope)
-    kept = conn.execute(
-        sa.select(sr.c.stamp, sr.c.sums).where(
-            sr.c.generation == newest[1], sr.c.key == key, sr.c.scope == named
-        )
-    ).one_or_none()
     width = 2 * len(names)
-    if kept is not None and kept[0] == newest[0] and len(kept[1]) == width * len(span):
-        sums = [int(v) for v in kept[1]]
-        return _points(
-            names, span, {i: sums[i * width : (i + 1) * width] for i in range(len(span))}
+
+    def summing() -> list[int] | None:
+        found = _from_team_rollups(
+            conn, generation, thresholds, scope, names, span, keys, moments, days
         )
-    found = _from_team_rollups(
-        conn, generation, thresholds, scope, names, span, keys, moments, days
+        return None if found is None else [v for i in range(len(span)) for v in found[i]]
+
+    key = hashlib.sha256(text.encode()).hexdigest()[:32]
+    sums = rollups.for_scope(
+        conn, team_month_stamps, generation, scope, key, width * len(span), summing
     )
-    if found is None:
+    if sums is None:
         return None
-    flat = [v for i in range(len(span)) for v in found[i]]
-    row = {"generation": newest[1], "key": key, "scope": named, "stamp": newest[0]}
-    rollups.keep(conn, sr, [{**row, "sums": flat}])
-    return _points(names, span, found)
+    return _points(names, span, {i: sums[i * width : (i + 1) * width] for i in range(len(span))})
 
 
 def _from_team_rollups(
